@@ -1,0 +1,71 @@
+# Patchproof: the two set-up commands (`make run`, `make test`) and a few helpers.
+# Everything is installed into .venv from requirements*.txt; nothing global is assumed
+# beyond Python 3.11 (and, for PDFs, Pango: Debian package libpango-1.0-0).
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+DEMO_PASSWORD ?= patchproof-demo
+
+# `make run` is a development server: DEBUG on, SQLite under var/ unless DATABASE_URL is set,
+# tasks in-process unless REDIS_URL is set.
+RUN_ENV := DEBUG=1 DEMO_PASSWORD=$(DEMO_PASSWORD)
+
+# Lint, type and migration checks import the settings, which need a SECRET_KEY when DEBUG is off.
+CHECK_ENV := SECRET_KEY=$${SECRET_KEY:-checks-only-not-a-secret}
+
+# `make test` with CI=true runs against real PostgreSQL and Redis (and fails without them).
+ifeq ($(CI),true)
+TEST_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/patchproof} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0}
+else
+TEST_ENV :=
+endif
+
+.PHONY: run test lint types bench worker clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed
+	mkdir -p var
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+	$(RUN_ENV) $(PY) manage.py seed_demo
+	@echo
+	@echo "Patchproof is starting on http://127.0.0.1:8000/"
+	@echo "Demo logins (password: $(DEMO_PASSWORD)):"
+	@echo "  officer@acme.example     compliance officer of Acme (uploads, packets, tokens)"
+	@echo "  viewer@acme.example      read-only member of Acme"
+	@echo "  auditor@audit.example    auditor with a live grant on Acme"
+	@echo "  admin@patchproof.example staff: /admin/ (early-access registrations)"
+	@echo "  officer@globex.example   officer of Globex, a second organisation"
+	@echo
+	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(VENV)/.installed-dev
+	$(CHECK_ENV) $(BIN)/mypy .
+
+test: $(VENV)/.installed-dev lint types
+	$(CHECK_ENV) $(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
+	$(TEST_ENV) $(BIN)/pytest
+
+bench: $(VENV)/.installed-dev
+	$(PY) bench/run.py
+
+worker: $(VENV)/.installed
+	$(BIN)/celery -A portal worker -Q ingest,feeds,packets --loglevel INFO
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

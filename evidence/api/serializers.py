@@ -1,0 +1,94 @@
+"""DRF serializers: explicit fields, no business logic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from evidence.models import Fleet, Host, SbomDocument
+
+
+class FleetSerializer(serializers.ModelSerializer[Fleet]):
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:fleet-detail", lookup_field="slug", lookup_url_kwarg="fleet"
+    )
+
+    class Meta:
+        model = Fleet
+        fields = [
+            "url",
+            "slug",
+            "name",
+            "distribution",
+            "environment",
+            "processes_personal_data",
+            "internet_exposed",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+
+    def validate_slug(self, value: str) -> str:
+        organization = self.context["access"].organization
+        if Fleet.objects.filter(organization=organization, slug=value).exists():
+            raise serializers.ValidationError("Another fleet of this organisation uses this slug.")
+        return value
+
+
+class HostSerializer(serializers.ModelSerializer[Host]):
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:host-detail", lookup_url_kwarg="host_id"
+    )
+    fleet = serializers.SlugRelatedField(slug_field="slug", queryset=Fleet.objects.none())
+
+    class Meta:
+        model = Host
+        fields = ["url", "id", "fleet", "hostname", "first_seen_at", "last_seen_at"]
+        read_only_fields = ["first_seen_at", "last_seen_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        fleets = self.context.get("fleets")
+        if fleets is not None:
+            self.fields["fleet"].queryset = fleets  # type: ignore[attr-defined]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs["hostname"] = attrs["hostname"].strip().lower()
+        if Host.objects.filter(fleet=attrs["fleet"], hostname=attrs["hostname"]).exists():
+            raise serializers.ValidationError({"hostname": "This fleet already has this host."})
+        return attrs
+
+
+class SbomDocumentSerializer(serializers.ModelSerializer[SbomDocument]):
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:sbom-detail", lookup_url_kwarg="sbom_id"
+    )
+    fleet: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    host: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="hostname", read_only=True
+    )
+
+    class Meta:
+        model = SbomDocument
+        fields = [
+            "url",
+            "id",
+            "fleet",
+            "host",
+            "filename",
+            "content_type",
+            "sha256",
+            "size",
+            "received_at",
+            "status",
+            "error",
+            "format",
+            "spec_version",
+            "component_count",
+            "document_created_at",
+            "duplicate_of",
+            "ingested_at",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,12 @@
+from rest_framework.routers import SimpleRouter
+
+from evidence.api import views
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("fleets", views.FleetViewSet, basename="fleet")
+router.register("hosts", views.HostViewSet, basename="host")
+router.register("sboms", views.SbomViewSet, basename="sbom")
+
+urlpatterns = router.urls

@@ -1,0 +1,197 @@
+"""REST API views. Querysets come from the organisation-scoped selectors."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db.models import Model, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from evidence import selectors
+from evidence.api.access import OrgAccess, api_access
+from evidence.api.serializers import FleetSerializer, HostSerializer, SbomDocumentSerializer
+from evidence.ingest import UploadRefused, host_resolve, sbom_receive
+from evidence.models import Fleet, Host, SbomDocument
+from portal.accounts.audit import audit_record
+
+_M = TypeVar("_M", bound=Model)
+
+
+class _ScopedViewSet(viewsets.GenericViewSet[_M]):
+    """A viewset whose every query goes through the caller's `Access`."""
+
+    permission_classes = [OrgAccess]
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_serializer_context()
+        if getattr(self, "swagger_fake_view", False):
+            return context
+        context["access"] = api_access(self.request)
+        context["fleets"] = selectors.fleets_visible(context["access"])
+        return context
+
+
+class FleetViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    _ScopedViewSet[Fleet],
+):
+    """Fleets of the caller's organisation (a fleet-scoped token sees its fleet only)."""
+
+    serializer_class = FleetSerializer
+    lookup_field = "slug"
+    lookup_url_kwarg = "fleet"
+
+    def get_queryset(self) -> QuerySet[Fleet]:
+        if getattr(self, "swagger_fake_view", False):
+            return Fleet.objects.none()
+        return selectors.fleets_visible(api_access(self.request))
+
+    def perform_create(self, serializer: serializers.BaseSerializer[Fleet]) -> None:
+        access = api_access(self.request)
+        if access.is_fleet_scoped:
+            raise PermissionDenied("A fleet-scoped token cannot create fleets.")
+        fleet = serializer.save(organization=access.organization)
+        audit_record(
+            action="fleet.created",
+            actor=access.user,
+            actor_label=f"token:{access.token.prefix}" if access.token else "",
+            organization=access.organization,
+            target=fleet,
+            data={"slug": fleet.slug, "distribution": fleet.distribution},
+        )
+
+
+class HostViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    _ScopedViewSet[Host],
+):
+    """Hosts of the caller's fleets. Filter with `?fleet=<slug>`."""
+
+    serializer_class = HostSerializer
+    lookup_url_kwarg = "host_id"
+
+    def get_queryset(self) -> QuerySet[Host]:
+        if getattr(self, "swagger_fake_view", False):
+            return Host.objects.none()
+        qs = selectors.hosts_visible(api_access(self.request))
+        fleet = self.request.query_params.get("fleet")
+        return qs.filter(fleet__slug=fleet) if fleet else qs
+
+
+class SbomViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    _ScopedViewSet[SbomDocument],
+):
+    """SBOM documents: upload one, then follow its status until it is ingested or rejected."""
+
+    serializer_class = SbomDocumentSerializer
+    lookup_url_kwarg = "sbom_id"
+    # Raw bodies (any content type) are read from the stream in `create`, not parsed by DRF.
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self) -> QuerySet[SbomDocument]:
+        if getattr(self, "swagger_fake_view", False):
+            return SbomDocument.objects.none()
+        return selectors.sboms_visible(api_access(self.request))
+
+    def _target(self, request: Request) -> tuple[Fleet | None, Host | None]:
+        access = api_access(request)
+        fleets = selectors.fleets_visible(access)
+        params = request.query_params
+        fleet_slug = params.get("fleet") or (
+            request.data.get("fleet") if self._is_multipart(request) else None
+        )
+        hostname = params.get("host") or (
+            request.data.get("host") if self._is_multipart(request) else None
+        )
+        fleet: Fleet | None = None
+        if fleet_slug:
+            fleet = fleets.filter(slug=fleet_slug).first()
+            if fleet is None:
+                raise ValidationError({"fleet": f"No fleet {fleet_slug!r} that you can write to."})
+        elif access.fleet_id is not None:
+            fleet = fleets.first()
+        if hostname:
+            if fleet is None:
+                raise ValidationError({"fleet": "Name the host's fleet with ?fleet=<slug>."})
+            if len(hostname) > 253:
+                raise ValidationError({"host": "A hostname has at most 253 characters."})
+            return fleet, host_resolve(fleet=fleet, hostname=hostname)
+        return fleet, None
+
+    @staticmethod
+    def _is_multipart(request: Request) -> bool:
+        return (request.content_type or "").startswith("multipart/form-data")
+
+    def _read_body(self, request: Request) -> tuple[bytes | None, int, str, str]:
+        limit = settings.SBOM_MAX_BYTES
+        if self._is_multipart(request):
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise ValidationError({"file": "Send the SBOM in a multipart field named 'file'."})
+            size = upload.size or 0
+            data = upload.read() if size <= limit else None
+            return data, size, upload.name or "", upload.content_type or ""
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > limit:
+            return None, declared, "", request.content_type or ""
+        stream = request.stream
+        data = stream.read(limit + 1) if stream is not None else b""
+        if len(data) > limit:
+            return None, len(data), "", request.content_type or ""
+        return data, len(data), "", request.content_type or ""
+
+    @extend_schema(
+        request={
+            "application/vnd.cyclonedx+json": OpenApiTypes.BINARY,
+            "application/json": OpenApiTypes.BINARY,
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            },
+        },
+        parameters=[
+            OpenApiParameter("fleet", str, description="Fleet slug (defaults to the token's)."),
+            OpenApiParameter("host", str, description="Hostname; created on first upload."),
+        ],
+        responses={
+            202: SbomDocumentSerializer,
+            400: SbomDocumentSerializer,
+            413: SbomDocumentSerializer,
+        },
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Upload an SBOM: the raw document as the body (with its content type), or a
+        multipart field `file`. Answers 202 with the status resource; poll its `url`."""
+        access = api_access(request)
+        data, size, filename, content_type = self._read_body(request)
+        fleet, host = self._target(request)
+        try:
+            doc = sbom_receive(
+                organization=access.organization,
+                data=data,
+                size=size,
+                filename=filename,
+                content_type=content_type,
+                fleet=fleet,
+                host=host,
+                submitted_by=access.user,
+                submitted_token=access.token,
+            )
+        except UploadRefused as refused:
+            body = self.get_serializer(refused.document).data
+            return Response(body, status=refused.status_code)
+        body = self.get_serializer(doc).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})

@@ -1,0 +1,88 @@
+"""Raw SBOM documents as received, with their processing status."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from evidence.models.fleet import Fleet, Host
+from portal.accounts.models import ApiToken, Organization
+
+
+class SbomStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    PROCESSING = "processing", "Processing"
+    INGESTED = "ingested", "Ingested"
+    REJECTED = "rejected", "Rejected"
+    DUPLICATE = "duplicate", "Duplicate"
+
+
+def _raw_path(instance: SbomDocument, filename: str) -> str:
+    return f"sboms/{instance.organization_id}/{instance.sha256[:2]}/{instance.sha256}.gz"
+
+
+class SbomDocument(models.Model):
+    """One uploaded SBOM: the raw bytes (stored gzip-compressed) and what became of them.
+
+    The raw document is kept as evidence even when it is rejected, unless it was refused
+    before being read (empty or over the size limit).
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sboms")
+    fleet = models.ForeignKey(
+        Fleet, on_delete=models.CASCADE, null=True, blank=True, related_name="sboms"
+    )
+    host = models.ForeignKey(
+        Host, on_delete=models.CASCADE, null=True, blank=True, related_name="sboms"
+    )
+    filename = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    raw = models.FileField(upload_to=_raw_path, blank=True, max_length=255)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    received_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(
+        max_length=16, choices=SbomStatus.choices, default=SbomStatus.QUEUED, db_index=True
+    )
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    format = models.CharField(max_length=32, blank=True)
+    spec_version = models.CharField(max_length=16, blank=True)
+    component_count = models.PositiveIntegerField(null=True, blank=True)
+    document_created_at = models.DateTimeField(null=True, blank=True)
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    submitted_token = models.ForeignKey(
+        ApiToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ingested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        indexes = [
+            models.Index(fields=["organization", "-received_at"]),
+            models.Index(fields=["organization", "sha256"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in SbomStatus]), name="sbom_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"SBOM {self.pk} ({self.status})"
+
+    @property
+    def submitter_label(self) -> str:
+        if self.submitted_token_id and self.submitted_token:
+            return f"token {self.submitted_token.name}"
+        if self.submitted_by_id and self.submitted_by:
+            return self.submitted_by.get_username()
+        return "system"

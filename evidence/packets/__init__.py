@@ -1,0 +1,1 @@
+"""Audit packets: the context, the PDF rendering and the services that drive them."""

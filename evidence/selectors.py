@@ -1,0 +1,79 @@
+"""Reads shared by views, the API and reports. Every one takes an `Access` and returns only
+what that access may see; a lookup outside it raises Http404."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Max, QuerySet
+from django.shortcuts import get_object_or_404
+
+from evidence.models import AuditPacket, Fleet, Host, SbomDocument
+from portal.accounts.access import Access
+from portal.accounts.models import ApiToken
+
+
+def fleets_visible(access: Access) -> QuerySet[Fleet]:
+    qs = Fleet.objects.filter(organization=access.organization)
+    if access.fleet_id is not None:
+        qs = qs.filter(pk=access.fleet_id)
+    return qs
+
+
+def fleets_with_counts(access: Access) -> QuerySet[Fleet]:
+    return fleets_visible(access).annotate(
+        host_count=Count("hosts", distinct=True),
+        last_seen_at=Max("hosts__last_seen_at"),
+    )
+
+
+def fleet_get(access: Access, *, slug: str) -> Fleet:
+    return get_object_or_404(fleets_visible(access), slug=slug)
+
+
+def hosts_visible(access: Access) -> QuerySet[Host]:
+    qs = Host.objects.filter(fleet__organization=access.organization).select_related("fleet")
+    if access.fleet_id is not None:
+        qs = qs.filter(fleet_id=access.fleet_id)
+    return qs
+
+
+def host_get(access: Access, *, host_id: int) -> Host:
+    return get_object_or_404(hosts_visible(access), pk=host_id)
+
+
+def sboms_visible(access: Access) -> QuerySet[SbomDocument]:
+    qs = SbomDocument.objects.filter(organization=access.organization).select_related(
+        "fleet", "host", "submitted_by", "submitted_token"
+    )
+    if access.fleet_id is not None:
+        qs = qs.filter(fleet_id=access.fleet_id)
+    return qs
+
+
+def sbom_get(access: Access, *, sbom_id: int) -> SbomDocument:
+    return get_object_or_404(sboms_visible(access), pk=sbom_id)
+
+
+def packets_visible(access: Access) -> QuerySet[AuditPacket]:
+    qs = AuditPacket.objects.filter(organization=access.organization).select_related(
+        "fleet", "requested_by"
+    )
+    if access.fleet_id is not None:
+        qs = qs.filter(fleet_id=access.fleet_id)
+    return qs
+
+
+def packet_get(access: Access, *, packet_id: int) -> AuditPacket:
+    return get_object_or_404(packets_visible(access), pk=packet_id)
+
+
+def tokens_visible(access: Access) -> QuerySet[ApiToken]:
+    """API tokens are managed by writers only; others see none."""
+    if not access.can_write or access.token is not None:
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(organization=access.organization).select_related(
+        "fleet", "created_by"
+    )
+
+
+def token_get(access: Access, *, token_id: int) -> ApiToken:
+    return get_object_or_404(tokens_visible(access), pk=token_id)

@@ -1,0 +1,58 @@
+"""Celery tasks: thin wrappers that take ids and call one service each.
+
+Every task is idempotent (its service claims the row with a conditional UPDATE), so
+`acks_late` redelivery is safe. Retries are only for transient infrastructure errors.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from evidence.ingest import sbom_ingest, sbom_requeue_stuck
+from evidence.packets.build import packet_render
+
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+
+
+@shared_task(
+    name="evidence.sbom.ingest",
+    queue="ingest",
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+    soft_time_limit=10 * 60,
+    time_limit=12 * 60,
+)
+def ingest_sbom(document_id: int) -> str:
+    return sbom_ingest(document_id=document_id).status
+
+
+@shared_task(
+    name="evidence.sbom.requeue_stuck",
+    queue="ingest",
+    acks_late=True,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def requeue_stuck_sboms() -> int:
+    # Longer than the ingest task's hard time limit, so a running ingest is never taken twice.
+    return len(sbom_requeue_stuck(older_than=timedelta(minutes=15)))
+
+
+@shared_task(
+    name="evidence.packets.render",
+    queue="packets",
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=20 * 60,
+    time_limit=25 * 60,
+)
+def render_packet(packet_id: int) -> str:
+    return packet_render(packet_id=packet_id).status

@@ -1,0 +1,207 @@
+"""Web pages of the evidence app. Views connect requests to selectors and services only."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from evidence import selectors
+from evidence.forms import ApiTokenForm, FleetForm, PacketRequestForm, SbomUploadForm
+from evidence.ingest import UploadRefused, host_resolve, sbom_receive
+from evidence.models import PacketStatus
+from evidence.packets.build import packet_request
+from portal.accounts.access import Access
+from portal.accounts.audit import audit_record
+from portal.accounts.decorators import org_view
+from portal.accounts.tokens import api_token_create, api_token_revoke
+
+
+@org_view()
+def dashboard(request: HttpRequest, access: Access) -> HttpResponse:
+    fleets = selectors.fleets_with_counts(access)
+    context = {
+        "access": access,
+        "org": access.organization,
+        "fleets": fleets,
+        "hosts": selectors.hosts_visible(access).order_by("-last_seen_at", "hostname")[:20],
+        "sboms": selectors.sboms_visible(access)[:15],
+        "packets": selectors.packets_visible(access)[:5],
+        "packet_form": PacketRequestForm(fleets=selectors.fleets_visible(access)),
+    }
+    return render(request, "evidence/dashboard.html", context)
+
+
+@org_view(write=True)
+@require_http_methods(["GET", "POST"])
+def fleet_create(request: HttpRequest, access: Access) -> HttpResponse:
+    form = FleetForm(request.POST or None, organization=access.organization)
+    if request.method == "POST" and form.is_valid():
+        fleet = form.save(commit=False)
+        fleet.organization = access.organization
+        fleet.save()
+        audit_record(
+            action="fleet.created",
+            actor=request.user,
+            organization=access.organization,
+            target=fleet,
+            data={"slug": fleet.slug, "distribution": fleet.distribution},
+        )
+        messages.success(request, f"Fleet {fleet.name} created.")
+        return redirect("evidence:fleet", org=access.organization.slug, fleet=fleet.slug)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "evidence/fleet_form.html", {"access": access, "form": form}, status=status
+    )
+
+
+@org_view()
+def fleet_detail(request: HttpRequest, access: Access, fleet: str) -> HttpResponse:
+    obj = selectors.fleet_get(access, slug=fleet)
+    context = {
+        "access": access,
+        "fleet": obj,
+        "hosts": selectors.hosts_visible(access).filter(fleet=obj),
+        "sboms": selectors.sboms_visible(access).filter(fleet=obj)[:20],
+    }
+    return render(request, "evidence/fleet_detail.html", context)
+
+
+@org_view()
+def host_detail(request: HttpRequest, access: Access, host_id: int) -> HttpResponse:
+    host = selectors.host_get(access, host_id=host_id)
+    context = {
+        "access": access,
+        "host": host,
+        "sboms": selectors.sboms_visible(access).filter(host=host)[:50],
+    }
+    return render(request, "evidence/host_detail.html", context)
+
+
+@org_view()
+def sbom_detail(request: HttpRequest, access: Access, sbom_id: int) -> HttpResponse:
+    sbom = selectors.sbom_get(access, sbom_id=sbom_id)
+    return render(request, "evidence/sbom_detail.html", {"access": access, "sbom": sbom})
+
+
+@org_view(write=True)
+@require_http_methods(["GET", "POST"])
+def sbom_upload(request: HttpRequest, access: Access) -> HttpResponse:
+    fleets = selectors.fleets_visible(access)
+    form = SbomUploadForm(request.POST or None, request.FILES or None, fleets=fleets)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        fleet = form.cleaned_data["fleet"]
+        hostname = form.cleaned_data["hostname"].strip()
+        host = host_resolve(fleet=fleet, hostname=hostname) if hostname else None
+
+        data = upload.read() if upload.size <= settings.SBOM_MAX_BYTES else None
+        try:
+            doc = sbom_receive(
+                organization=access.organization,
+                data=data,
+                size=upload.size,
+                filename=upload.name,
+                content_type=upload.content_type or "",
+                fleet=fleet,
+                host=host,
+                submitted_by=request.user,
+            )
+        except UploadRefused as refused:
+            form.add_error("file", f"Rejected: {refused.document.error}")
+            context = {"access": access, "form": form, "refused": refused.document}
+            return render(request, "evidence/sbom_upload.html", context, status=refused.status_code)
+        messages.success(request, f"SBOM received ({doc.get_status_display().lower()}).")
+        return redirect("evidence:sbom", org=access.organization.slug, sbom_id=doc.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "evidence/sbom_upload.html", {"access": access, "form": form}, status=status
+    )
+
+
+@org_view(write=True)
+@require_POST
+def packet_create(request: HttpRequest, access: Access) -> HttpResponse:
+    form = PacketRequestForm(request.POST, fleets=selectors.fleets_visible(access))
+    if not form.is_valid():
+        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        messages.error(request, f"Packet not requested: {errors}")
+        return redirect("evidence:dashboard", org=access.organization.slug)
+    packet = packet_request(
+        organization=access.organization,
+        fleet=form.cleaned_data["fleet"],
+        period_start=form.cleaned_data["period_start"],
+        period_end=form.cleaned_data["period_end"],
+        requested_by=request.user,
+    )
+    return redirect("evidence:packet", org=access.organization.slug, packet_id=packet.pk)
+
+
+@org_view()
+def packet_list(request: HttpRequest, access: Access) -> HttpResponse:
+    context = {
+        "access": access,
+        "packets": selectors.packets_visible(access)[:100],
+        "packet_form": PacketRequestForm(fleets=selectors.fleets_visible(access)),
+    }
+    return render(request, "evidence/packet_list.html", context)
+
+
+@org_view()
+def packet_detail(request: HttpRequest, access: Access, packet_id: int) -> HttpResponse:
+    packet = selectors.packet_get(access, packet_id=packet_id)
+    return render(request, "evidence/packet_detail.html", {"access": access, "packet": packet})
+
+
+@org_view()
+def packet_download(request: HttpRequest, access: Access, packet_id: int) -> FileResponse:
+    packet = selectors.packet_get(access, packet_id=packet_id)
+    if packet.status != PacketStatus.DONE or not packet.pdf:
+        raise Http404("This packet has no PDF yet.")
+    audit_record(
+        action="packet.downloaded",
+        actor=request.user,
+        organization=access.organization,
+        target=packet,
+        data={"role": access.role, "sha256": packet.sha256},
+    )
+    return FileResponse(
+        packet.pdf.open("rb"),
+        as_attachment=True,
+        filename=packet.pdf.name.rsplit("/", 1)[-1],
+        content_type="application/pdf",
+    )
+
+
+@org_view(write=True)
+@require_http_methods(["GET", "POST"])
+def token_list(request: HttpRequest, access: Access) -> HttpResponse:
+    fleets = selectors.fleets_visible(access)
+    form = ApiTokenForm(request.POST or None, fleets=fleets)
+    secret = None
+    if request.method == "POST" and form.is_valid():
+        _, secret = api_token_create(
+            organization=access.organization,
+            fleet=form.cleaned_data["fleet"],
+            name=form.cleaned_data["name"],
+            created_by=request.user,
+        )
+        form = ApiTokenForm(fleets=fleets)
+    context = {
+        "access": access,
+        "form": form,
+        "secret": secret,
+        "tokens": selectors.tokens_visible(access),
+    }
+    return render(request, "evidence/token_list.html", context)
+
+
+@org_view(write=True)
+@require_POST
+def token_revoke(request: HttpRequest, access: Access, token_id: int) -> HttpResponse:
+    token = selectors.token_get(access, token_id=token_id)
+    api_token_revoke(token=token, revoked_by=request.user)
+    messages.success(request, f"Token {token.name} revoked.")
+    return redirect("evidence:tokens", org=access.organization.slug)

@@ -1,0 +1,36 @@
+"""`org_view`: the one way a web view reaches an organisation's data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseBase
+
+from portal.accounts.access import access_for_user
+
+View = Callable[..., HttpResponseBase]
+
+
+def org_view(*, write: bool = False) -> Callable[[View], View]:
+    """Resolve `org` from the URL into an `Access` passed as the view's second argument.
+
+    Anonymous users go to the login page; users with no access get 404; users who can see
+    the organisation but may not change it get 403 on a `write` view.
+    """
+
+    def decorate(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, org: str, **kwargs: Any) -> HttpResponseBase:
+            access = access_for_user(user=request.user, org_slug=org)
+            if write and not access.can_write:
+                raise PermissionDenied("Your role in this organisation is read-only.")
+            return view(request, access, **kwargs)
+
+        return wrapper
+
+    return decorate

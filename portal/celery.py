@@ -1,0 +1,19 @@
+"""The Celery application; periodic tasks are declared here, in one place."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "requeue-stuck-sbom-ingests": {
+        "task": "evidence.sbom.requeue_stuck",
+        "schedule": 5 * 60.0,
+        "options": {"expires": 4 * 60},
+    },
+}
