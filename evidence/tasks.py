@@ -19,7 +19,6 @@ TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
 @shared_task(
     name="evidence.sbom.ingest",
-    queue="ingest",
     acks_late=True,
     autoretry_for=TRANSIENT,
     retry_backoff=True,
@@ -34,7 +33,6 @@ def ingest_sbom(document_id: int) -> str:
 
 @shared_task(
     name="evidence.sbom.requeue_stuck",
-    queue="ingest",
     acks_late=True,
     soft_time_limit=60,
     time_limit=90,
@@ -46,7 +44,6 @@ def requeue_stuck_sboms() -> int:
 
 @shared_task(
     name="evidence.packets.render",
-    queue="packets",
     acks_late=True,
     autoretry_for=TRANSIENT,
     retry_backoff=True,

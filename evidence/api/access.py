@@ -4,7 +4,7 @@ through `?org=<slug>` (optional when they belong to exactly one)."""
 from __future__ import annotations
 
 from django.http import Http404
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -29,17 +29,17 @@ def api_access(request: Request) -> Access:
         slug = request.query_params.get("org")
         if not slug:
             orgs = organizations_for_user(user=request.user)
-            if len(orgs) != 1:
+            if not orgs:
+                raise PermissionDenied("You have access to no organisation.")
+            if len(orgs) > 1:
                 raise ValidationError(
                     {"org": "You belong to several organisations; pass ?org=<slug>."}
-                    if orgs
-                    else {"org": "You belong to no organisation."}
                 )
             slug = orgs[0][0].slug
         try:
             access = access_for_user(user=request.user, org_slug=slug)
         except Http404:
-            raise ValidationError({"org": f"No organisation {slug!r} that you can open."}) from None
+            raise NotFound(f"No organisation {slug!r} that you can open.") from None
     request._patchproof_access = access  # type: ignore[attr-defined]
     return access
 

@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from evidence.models import AuditPacket, Fleet, PacketStatus, SbomStatus
-from evidence.packets.fetcher import BASE_URL, static_only_fetcher
+from evidence.packets.fetcher import BASE_URL, StaticOnlyFetcher
 from portal.accounts.audit import audit_record
 from portal.accounts.models import Organization
 
@@ -94,7 +94,7 @@ def packet_pdf(*, packet: AuditPacket) -> bytes:
     from weasyprint import HTML
 
     html = render_to_string("packets/packet.html", packet_context(packet=packet))
-    pdf = HTML(string=html, base_url=BASE_URL, url_fetcher=static_only_fetcher).write_pdf()
+    pdf = HTML(string=html, base_url=BASE_URL, url_fetcher=StaticOnlyFetcher()).write_pdf()
     if pdf is None:  # only when a target is given, which it is not
         raise RuntimeError("WeasyPrint returned no PDF")
     return bytes(pdf)

@@ -38,6 +38,11 @@ class Access:
         return self.fleet_id is not None
 
 
+def _is_person(user: Any) -> bool:
+    """A signed-in user account (not anonymous, not an API token's stand-in user)."""
+    return bool(user is not None and user.is_authenticated and getattr(user, "pk", None))
+
+
 def live_grants(user: Any) -> Any:
     """The auditor grants of `user` that are in force now."""
     return AuditorGrant.objects.filter(
@@ -47,7 +52,7 @@ def live_grants(user: Any) -> Any:
 
 def access_for_user(*, user: Any, org_slug: str) -> Access:
     """The user's access to the organisation `org_slug`; `Http404` if they have none."""
-    if not user.is_authenticated:
+    if not _is_person(user):
         raise Http404
     membership = (
         Membership.objects.select_related("organization")
@@ -76,7 +81,7 @@ def access_for_token(*, token: ApiToken) -> Access:
 
 def organizations_for_user(*, user: Any) -> list[tuple[Organization, str]]:
     """Every organisation the user can open, with their role there, by name."""
-    if not user.is_authenticated:
+    if not _is_person(user):
         return []
     roles: dict[int, str] = {
         m.organization_id: m.role for m in Membership.objects.filter(user=user)

@@ -9,6 +9,4 @@ from portal.accounts.access import organizations_for_user
 
 def organizations(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {"user_organizations": []}
     return {"user_organizations": organizations_for_user(user=user)}

@@ -8,9 +8,11 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase, HttpResponseNotAllowed
 
 from portal.accounts.access import access_for_user
+
+SAFE_METHODS = ["GET", "HEAD"]
 
 View = Callable[..., HttpResponseBase]
 
@@ -19,7 +21,8 @@ def org_view(*, write: bool = False) -> Callable[[View], View]:
     """Resolve `org` from the URL into an `Access` passed as the view's second argument.
 
     Anonymous users go to the login page; users with no access get 404; users who can see
-    the organisation but may not change it get 403 on a `write` view.
+    the organisation but may not change it get 403 on a `write` view. Views that are not
+    `write` views answer GET and HEAD only.
     """
 
     def decorate(view: View) -> View:
@@ -27,6 +30,8 @@ def org_view(*, write: bool = False) -> Callable[[View], View]:
         @wraps(view)
         def wrapper(request: HttpRequest, org: str, **kwargs: Any) -> HttpResponseBase:
             access = access_for_user(user=request.user, org_slug=org)
+            if not write and request.method not in SAFE_METHODS:
+                return HttpResponseNotAllowed(SAFE_METHODS)
             if write and not access.can_write:
                 raise PermissionDenied("Your role in this organisation is read-only.")
             return view(request, access, **kwargs)

@@ -1,0 +1,79 @@
+"""Shared fixtures: service availability, the media directory, eager tasks, personas."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+from portal.celery import app as celery_app
+
+IN_CI = os.environ.get("CI") == "true"
+FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def service_missing(reason: str) -> None:
+    """Fail in CI (where every service must be there), skip elsewhere, with the reason."""
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ci_uses_postgresql(django_db_setup: None, django_db_blocker: object) -> None:
+    if IN_CI and django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        pytest.fail("CI=true but the tests are not running on PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis URL the tests may use; skipped (or failed in CI) when Redis does not answer."""
+    import redis
+
+    url = django_settings.REDIS_URL or os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        service_missing(f"Redis at {url} is unreachable ({exc})")
+    return url
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings: object, tmp_path: Path) -> Iterator[None]:
+    settings.MEDIA_ROOT = str(tmp_path / "media")  # type: ignore[attr-defined]
+    yield
+    shutil.rmtree(tmp_path / "media", ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _eager_tasks() -> Iterator[None]:
+    """Tasks run in-process unless a test starts a real worker (see test_worker.py)."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    if not FIXTURES.is_dir():
+        pytest.skip(f"shared fixtures not found at {FIXTURES}")
+    return FIXTURES
+
+
+def pdftotext(path: Path) -> str:
+    """The text of a PDF as poppler's pdftotext reads it."""
+    import subprocess
+
+    exe = shutil.which("pdftotext")
+    if exe is None:
+        service_missing("pdftotext (Debian package poppler-utils) is not installed")
+    assert exe is not None
+    return subprocess.run(
+        [exe, "-layout", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
