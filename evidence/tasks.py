@@ -12,6 +12,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from evidence.ingest import sbom_ingest, sbom_requeue_stuck
+from evidence.models import AuditPacket, SbomDocument
 from evidence.packets.build import packet_render
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
@@ -28,7 +29,10 @@ TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
     time_limit=12 * 60,
 )
 def ingest_sbom(document_id: int) -> str:
-    return sbom_ingest(document_id=document_id).status
+    try:
+        return sbom_ingest(document_id=document_id).status
+    except SbomDocument.DoesNotExist:
+        return "gone"  # deleted after it was queued: nothing to do
 
 
 @shared_task(
@@ -52,4 +56,7 @@ def requeue_stuck_sboms() -> int:
     time_limit=25 * 60,
 )
 def render_packet(packet_id: int) -> str:
-    return packet_render(packet_id=packet_id).status
+    try:
+        return packet_render(packet_id=packet_id).status
+    except AuditPacket.DoesNotExist:
+        return "gone"

@@ -67,13 +67,13 @@ def fixtures_dir() -> Path:
 
 
 def pdftotext(path: Path) -> str:
-    """The text of a PDF as poppler's pdftotext reads it."""
+    """The text of a PDF as poppler's pdftotext reads it, whitespace runs folded to one space
+    (table cells wrap, so a name may span lines)."""
     import subprocess
 
     exe = shutil.which("pdftotext")
     if exe is None:
         service_missing("pdftotext (Debian package poppler-utils) is not installed")
     assert exe is not None
-    return subprocess.run(
-        [exe, "-layout", str(path), "-"], check=True, capture_output=True, text=True
-    ).stdout
+    raw = subprocess.run([exe, str(path), "-"], check=True, capture_output=True, text=True).stdout
+    return " ".join(raw.split())

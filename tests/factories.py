@@ -1,6 +1,7 @@
 """factory_boy factories for the models tests build on."""
 
 from datetime import timedelta
+from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
@@ -12,7 +13,7 @@ from portal.accounts.models import AuditorGrant, Membership, Organization, Role
 PASSWORD = "correct-horse-battery-staple"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[Any]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -20,14 +21,15 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}@example.test")
     email = factory.SelfAttribute("username")
+
     @factory.post_generation
-    def password(self, create: bool, extracted: str | None, **kwargs: object) -> None:
-        self.set_password(extracted or PASSWORD)
+    def password(obj: Any, create: bool, extracted: str | None, **kwargs: object) -> None:
+        obj.set_password(extracted or PASSWORD)
         if create:
-            self.save(update_fields=["password"])
+            obj.save(update_fields=["password"])
 
 
-class OrganizationFactory(factory.django.DjangoModelFactory):
+class OrganizationFactory(factory.django.DjangoModelFactory[Organization]):
     class Meta:
         model = Organization
 
@@ -35,7 +37,7 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Organisation {n}")
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -44,7 +46,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Role.OFFICER
 
 
-class FleetFactory(factory.django.DjangoModelFactory):
+class FleetFactory(factory.django.DjangoModelFactory[Fleet]):
     class Meta:
         model = Fleet
 
@@ -54,7 +56,7 @@ class FleetFactory(factory.django.DjangoModelFactory):
     distribution = "azurelinux-4"
 
 
-class HostFactory(factory.django.DjangoModelFactory):
+class HostFactory(factory.django.DjangoModelFactory[Host]):
     class Meta:
         model = Host
 
@@ -62,7 +64,7 @@ class HostFactory(factory.django.DjangoModelFactory):
     hostname = factory.Sequence(lambda n: f"host-{n}.example.test")
 
 
-class AuditorGrantFactory(factory.django.DjangoModelFactory):
+class AuditorGrantFactory(factory.django.DjangoModelFactory[AuditorGrant]):
     class Meta:
         model = AuditorGrant
 

@@ -193,7 +193,11 @@ def test_every_url_keeps_organisation_a_to_those_entitled() -> None:
 def test_admin_is_for_staff_only() -> None:
     world = build_world()
     for persona in world.personas:
-        for url in ["/admin/", "/admin/evidence/fleet/", f"/admin/evidence/fleet/{world.fleet_a1.pk}/"]:
+        for url in [
+            "/admin/",
+            "/admin/evidence/fleet/",
+            f"/admin/evidence/fleet/{world.fleet_a1.pk}/",
+        ]:
             response = persona.client().get(url)
             assert response.status_code == 302, (persona.name, url)
             assert response["Location"].startswith("/admin/login/")
@@ -206,7 +210,7 @@ def test_a_new_url_argument_fails_until_declared(monkeypatch: pytest.MonkeyPatch
 
     import portal.urls
 
-    def view(request: Any, **kwargs: Any) -> None:
+    def view(request: Any, **kwargs: Any) -> Any:
         raise AssertionError("never called")
 
     patterns = [*portal.urls.urlpatterns, path("o/<slug:org>/x/<int:widget_id>/", view, name="x")]

@@ -7,7 +7,7 @@ Organisation A ("Org-SECRET-A") has fleets A1 and A2; every A1 object carries th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.test import Client
@@ -67,11 +67,13 @@ class World:
 
 
 def build_world() -> World:
-    org_a = OrganizationFactory(slug="org-a", name=f"Org-{ORG_MARKER}")
-    org_b = OrganizationFactory(slug="org-b", name="Org B")
-    fleet_a1 = FleetFactory(organization=org_a, slug="fleet-a1", name=f"Fleet-{FLEET_MARKER}")
-    fleet_a2 = FleetFactory(organization=org_a, slug="fleet-a2", name="Fleet A2")
-    FleetFactory(organization=org_b, slug="fleet-b", name="Fleet B")
+    org_a = OrganizationFactory.create(slug="org-a", name=f"Org-{ORG_MARKER}")
+    org_b = OrganizationFactory.create(slug="org-b", name="Org B")
+    fleet_a1 = FleetFactory.create(
+        organization=org_a, slug="fleet-a1", name=f"Fleet-{FLEET_MARKER}"
+    )
+    fleet_a2 = FleetFactory.create(organization=org_a, slug="fleet-a2", name="Fleet A2")
+    FleetFactory.create(organization=org_b, slug="fleet-b", name="Fleet B")
     host = host_resolve(fleet=fleet_a1, hostname=f"host-{FLEET_MARKER.lower()}.example.test")
     data = demo_sbom(
         hostname=host.hostname,
@@ -88,7 +90,7 @@ def build_world() -> World:
         dispatch=False,
     )
     sbom = sbom_ingest(document_id=sbom.pk)
-    today = date.today()
+    today = timezone.now().date()
     packet = packet_request(
         organization=org_a,
         fleet=fleet_a1,
@@ -99,15 +101,17 @@ def build_world() -> World:
     packet = packet_render(packet_id=packet.pk)
     token_a1, _ = api_token_create(organization=org_a, fleet=fleet_a1, name=f"tok-{FLEET_MARKER}")
 
-    officer_a = MembershipFactory(organization=org_a, role=Role.OFFICER).user
-    viewer_a = MembershipFactory(organization=org_a, role=Role.VIEWER).user
-    officer_b = MembershipFactory(organization=org_b, role=Role.OFFICER).user
-    auditor_live = AuditorGrantFactory(organization=org_a).auditor
-    auditor_fleet2 = AuditorGrantFactory(organization=org_a, fleet=fleet_a2).auditor
-    auditor_expired = AuditorGrantFactory(
+    officer_a = MembershipFactory.create(organization=org_a, role=Role.OFFICER).user
+    viewer_a = MembershipFactory.create(organization=org_a, role=Role.VIEWER).user
+    officer_b = MembershipFactory.create(organization=org_b, role=Role.OFFICER).user
+    auditor_live = AuditorGrantFactory.create(organization=org_a).auditor
+    auditor_fleet2 = AuditorGrantFactory.create(organization=org_a, fleet=fleet_a2).auditor
+    auditor_expired = AuditorGrantFactory.create(
         organization=org_a, expires_at=timezone.now() - timedelta(days=1)
     ).auditor
-    auditor_revoked = AuditorGrantFactory(organization=org_a, revoked_at=timezone.now()).auditor
+    auditor_revoked = AuditorGrantFactory.create(
+        organization=org_a, revoked_at=timezone.now()
+    ).auditor
     _, secret_a = api_token_create(organization=org_a, name="org A token")
     _, secret_a2 = api_token_create(organization=org_a, fleet=fleet_a2, name="fleet A2 token")
     _, secret_b = api_token_create(organization=org_b, name="org B token")
@@ -123,7 +127,7 @@ def build_world() -> World:
         Persona("auditor, grant on fleet A2", sees="fleet2", writes=False, user=auditor_fleet2),
         Persona("auditor, expired grant", sees="none", writes=False, user=auditor_expired),
         Persona("auditor, revoked grant", sees="none", writes=False, user=auditor_revoked),
-        Persona("user with no organisation", sees="none", writes=False, user=UserFactory()),
+        Persona("user with no organisation", sees="none", writes=False, user=UserFactory.create()),
         Persona("token of A", sees="org", writes=True, token=secret_a),
         Persona("token of fleet A2", sees="fleet2", writes=True, token=secret_a2),
         Persona("token of B", sees="none", writes=False, token=secret_b),

@@ -41,7 +41,7 @@ def static_path(url: str) -> Path:
     return Path(found)
 
 
-class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]
+class StaticOnlyFetcher(URLFetcher):
     """A WeasyPrint fetcher that serves `static_path` files and refuses everything else."""
 
     def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:

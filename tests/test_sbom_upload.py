@@ -1,0 +1,236 @@
+"""SBOM upload through the API, the web form and the command, with the bad input users send."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import Client
+
+from evidence.models import Fleet, Host, SbomDocument
+from portal.accounts.models import Role
+from portal.accounts.tokens import api_token_create
+from tests.conftest import DATA
+from tests.factories import FleetFactory, MembershipFactory
+
+NESTED = (DATA / "nested-components.cdx.json").read_bytes()
+
+
+@pytest.fixture
+def fleet(db: None) -> Fleet:
+    return FleetFactory.create(slug="web")
+
+
+@pytest.fixture
+def agent(fleet: Fleet) -> Client:
+    _, secret = api_token_create(organization=fleet.organization, fleet=fleet, name="agent")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+
+@pytest.fixture
+def officer(fleet: Fleet) -> Client:
+    membership = MembershipFactory.create(organization=fleet.organization, role=Role.OFFICER)
+    client = Client()
+    client.force_login(membership.user)
+    return client
+
+
+def post_raw(client: Client, body: bytes, url: str = "/api/v1/sboms/?host=web-01") -> Any:
+    return client.post(url, data=body, content_type="application/vnd.cyclonedx+json")
+
+
+def stored_state() -> list[tuple]:
+    return sorted(
+        SbomDocument.objects.values_list("pk", "status", "sha256", "component_count", "error")
+    )
+
+
+def test_api_upload_answers_202_and_is_ingested(agent: Client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_raw(agent, NESTED)
+
+    assert response.status_code == 202
+    assert response["Location"].endswith(f"/api/v1/sboms/{response.json()['id']}/")
+    status = agent.get(response["Location"]).json()
+    assert status["status"] == "ingested"
+    assert status["component_count"] == 5
+    assert status["format"] == "cyclonedx-json"
+    assert status["spec_version"] == "1.5"
+    assert Host.objects.get().hostname == "web-01"
+
+
+def test_multipart_upload(agent: Client, django_capture_on_commit_callbacks) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("web-02.cdx.json", NESTED, content_type="application/json")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = agent.post("/api/v1/sboms/", {"file": upload, "host": "web-02"})
+
+    assert response.status_code == 202, response.content
+    doc = SbomDocument.objects.get()
+    assert (doc.filename, doc.status, doc.host.hostname) == (
+        "web-02.cdx.json",
+        "ingested",
+        "web-02",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        (b"", 400, "the document is empty"),
+        (b"   \n", 400, "the document is empty"),
+        (b"<bom xmlns='http://cyclonedx.org/schema/bom/1.5'/>", 400, "not JSON"),
+        (b'{"bomFormat": "CycloneDX", "components": [', 400, "not JSON"),
+        (b"\xff\xfe{}", 400, "not UTF-8"),
+        (b"[1, 2, 3]", 400, "must be an object at the top level"),
+    ],
+)
+def test_bad_api_upload_is_recorded_rejected_and_answered_4xx(
+    agent: Client, body: bytes, status: int, message: str, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        post_raw(agent, NESTED)
+    before = stored_state()
+
+    response = post_raw(agent, body)
+
+    assert response.status_code == status
+    assert message in response.json()["error"]
+    assert response.json()["status"] == "rejected"
+    rejected = SbomDocument.objects.get(pk=response.json()["id"])
+    assert rejected.status == "rejected"
+    assert message in rejected.error
+    assert stored_state() == sorted(
+        [*before, (rejected.pk, "rejected", rejected.sha256, None, rejected.error)]
+    )
+
+
+def test_not_json_message_says_where(agent: Client) -> None:
+    response = post_raw(agent, b'{\n  "bomFormat": "CycloneDX",\n  oops\n}')
+    assert response.status_code == 400
+    assert (
+        response.json()["error"]
+        == "not JSON: Expecting property name enclosed in double quotes (at line 3, column 3)"
+    )
+
+
+def test_oversize_upload_is_refused_unread(agent: Client, settings) -> None:
+    settings.SBOM_MAX_BYTES = 1000
+    response = post_raw(agent, b'{"pad": "' + b"x" * 2000 + b'"}')
+
+    assert response.status_code == 413
+    body = response.json()
+    assert body["status"] == "rejected"
+    assert "2,011 bytes; the limit is 1,000 bytes (SBOM_MAX_BYTES)" in body["error"]
+    doc = SbomDocument.objects.get(pk=body["id"])
+    assert doc.size == 2011
+    assert not doc.raw  # refused before being stored
+
+
+def test_json_that_is_not_an_sbom_is_rejected_by_the_ingest(
+    agent: Client, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_raw(agent, b'{"hello": "world"}')
+
+    assert response.status_code == 202
+    doc = SbomDocument.objects.get(pk=response.json()["id"])
+    assert doc.status == "rejected"
+    assert "expected a CycloneDX JSON document" in doc.error
+    assert doc.raw  # kept as evidence of what was sent
+
+
+def test_same_document_twice_is_a_duplicate(agent: Client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post_raw(agent, NESTED).json()
+    with django_capture_on_commit_callbacks(execute=True):
+        second = post_raw(agent, NESTED).json()
+
+    assert second["status"] == "duplicate"
+    assert second["duplicate_of"] == first["id"]
+    assert second["component_count"] == 5
+
+
+def test_ingest_task_is_idempotent(agent: Client) -> None:
+    from evidence.tasks import ingest_sbom
+
+    doc_id = post_raw(agent, NESTED).json()["id"]  # on_commit not run: still queued
+    assert ingest_sbom(doc_id) == "ingested"
+    assert ingest_sbom(doc_id) == "ingested"
+    doc = SbomDocument.objects.get(pk=doc_id)
+    assert (doc.status, doc.attempts, doc.component_count) == ("ingested", 1, 5)
+    assert ingest_sbom(999999) == "gone"
+
+
+def test_fleet_token_cannot_upload_to_another_fleet(agent: Client, fleet: Fleet) -> None:
+    other = FleetFactory.create(organization=fleet.organization, slug="other")
+    response = post_raw(agent, NESTED, url=f"/api/v1/sboms/?fleet={other.slug}&host=x")
+    assert response.status_code == 400
+    assert "No fleet 'other'" in response.json()["fleet"]
+    assert not SbomDocument.objects.exists()
+
+
+def test_web_upload_of_a_bad_file_shows_why(officer: Client, fleet: Fleet) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("broken.json", b"not json at all")
+    response = officer.post(
+        f"/o/{fleet.organization.slug}/sboms/upload/",
+        {"file": upload, "fleet": fleet.pk, "hostname": "web-09"},
+    )
+
+    assert response.status_code == 400
+    assert b"Rejected: not JSON: Expecting value (at line 1, column 1)" in response.content
+    doc = SbomDocument.objects.get()
+    assert doc.status == "rejected"
+    assert doc.filename == "broken.json"
+
+
+def test_web_upload_of_a_good_file(
+    officer: Client, fleet: Fleet, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("web-01.cdx.json", NESTED)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = officer.post(
+            f"/o/{fleet.organization.slug}/sboms/upload/",
+            {"file": upload, "fleet": fleet.pk, "hostname": "web-01"},
+        )
+
+    assert response.status_code == 302
+    page = officer.get(response["Location"])
+    assert b"Ingested" in page.content
+    assert b"<dt>Components</dt><dd>5</dd>" in page.content
+    assert SbomDocument.objects.get().component_count == 5
+
+
+def test_ingest_sbom_command_with_a_real_sbom(fleet: Fleet, fixtures_dir: Path) -> None:
+    out = StringIO()
+    call_command(
+        "ingest_sbom",
+        str(fixtures_dir / "cyclonedx" / "bom-examples_laravel-7.12.0_cdx1.4.json"),
+        f"--org={fleet.organization.slug}",
+        "--fleet=web",
+        "--host=app-01",
+        "--json",
+        stdout=out,
+    )
+    result = json.loads(out.getvalue())
+    assert result["status"] == "ingested"
+    assert result["component_count"] == 62
+    assert result["spec_version"] == "1.4"
+
+
+def test_ingest_sbom_command_fails_on_a_rejected_file(fleet: Fleet, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    with pytest.raises(CommandError, match="rejected: not JSON"):
+        call_command("ingest_sbom", str(bad), f"--org={fleet.organization.slug}", stdout=StringIO())
+    assert SbomDocument.objects.get().status == "rejected"

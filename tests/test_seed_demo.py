@@ -1,0 +1,74 @@
+"""`seed_demo`: idempotent demo data, refused in production without --force."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from evidence.models import Fleet, Host, SbomDocument
+from portal.accounts.models import AuditorGrant, Membership, Organization
+
+
+def snapshot() -> dict:
+    users = get_user_model().objects
+    return {
+        "orgs": sorted(Organization.objects.values_list("slug", "name")),
+        "fleets": sorted(Fleet.objects.values_list("organization__slug", "slug", "distribution")),
+        "hosts": sorted(Host.objects.values_list("fleet__slug", "hostname", "last_seen_at")),
+        "sboms": sorted(SbomDocument.objects.values_list("sha256", "status", "component_count")),
+        "users": sorted(users.values_list("username", "is_staff", "password")),
+        "memberships": sorted(Membership.objects.values_list("user__username", "role")),
+        "grants": sorted(AuditorGrant.objects.values_list("auditor__username", "expires_at")),
+    }
+
+
+@pytest.mark.django_db
+def test_seed_demo_twice_gives_the_same_data(settings) -> None:
+    settings.DEBUG = True
+    out = StringIO()
+    call_command("seed_demo", "--json", stdout=out)
+    first = snapshot()
+    call_command("seed_demo", stdout=StringIO())
+    assert snapshot() == first
+    counts = json.loads(out.getvalue())
+    assert counts == {"organizations": 2, "fleets": 3, "hosts": 6, "sboms": 13}
+
+
+@pytest.mark.django_db
+def test_seed_demo_logins_work_and_see_their_organisation(settings, client) -> None:
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    for email in ["officer@acme.example", "viewer@acme.example", "auditor@audit.example"]:
+        assert client.login(username=email, password="patchproof-demo"), email
+        response = client.get("/", follow=True)
+        assert response.status_code == 200
+        assert b"Acme Analytics" in response.content
+        assert b"Globex" not in response.content
+        client.logout()
+    assert client.login(username="admin@patchproof.example", password="patchproof-demo")
+    assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_seed_demo_shows_ingested_and_rejected_uploads(settings) -> None:
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    rejected = SbomDocument.objects.get(filename="truncated.json")
+    assert rejected.status == "rejected"
+    assert "not JSON" in rejected.error
+    assert SbomDocument.objects.filter(status="ingested").count() == 12
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_without_debug(settings) -> None:
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="--force"):
+        call_command("seed_demo", stdout=StringIO())
+    assert not Organization.objects.exists()
+    call_command("seed_demo", "--force", stdout=StringIO())
+    assert Organization.objects.count() == 2
