@@ -129,8 +129,8 @@ class AuditEvent(models.Model):
     """One entry of the append-only audit log.
 
     `hash` is sha256(previous row's hash + canonical JSON of this event), so editing or
-    deleting any row breaks the chain; `verify_audit_log` walks it. UPDATE and DELETE are
-    also refused by a database trigger (see the migration).
+    deleting any row breaks the chain; `verify_audit_log` walks it. A database trigger also
+    refuses UPDATE and, on PostgreSQL, DELETE (see migration 0003).
     """
 
     seq = models.PositiveBigIntegerField(unique=True)
