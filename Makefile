@@ -23,7 +23,7 @@ else
 TEST_ENV :=
 endif
 
-.PHONY: run test lint types bench worker clean
+.PHONY: run test lint types bench worker screenshots clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,16 @@ test: $(VENV)/.installed-dev lint types
 
 bench: $(VENV)/.installed-dev
 	$(PY) bench/run.py
+
+# The README's pictures: the dashboard (from the browser test) and page 1 of a demo packet.
+screenshots: $(VENV)/.installed-dev
+	PATCHPROOF_SCREENSHOTS=static/docs $(BIN)/pytest -q tests/test_browser.py
+	rm -rf var/screens && mkdir -p var/screens
+	PATCHPROOF_VAR_DIR=var/screens $(RUN_ENV) $(PY) manage.py migrate -v0
+	PATCHPROOF_VAR_DIR=var/screens $(RUN_ENV) $(PY) manage.py seed_demo
+	PATCHPROOF_VAR_DIR=var/screens $(RUN_ENV) $(PY) manage.py build_packet --org acme \
+		--start 2026-01-01 --end 2026-12-31 --out var/screens
+	pdftoppm -png -r 80 -f 1 -l 1 -singlefile var/screens/*.pdf static/docs/packet-page
 
 worker: $(VENV)/.installed
 	$(BIN)/celery -A portal worker -Q ingest,feeds,packets --loglevel INFO

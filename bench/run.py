@@ -73,9 +73,7 @@ def main() -> None:
 
     def receive_and_ingest() -> None:
         data = generated_sbom(200) + b" " * next(counter)  # a new sha256 each time
-        doc = sbom_receive(
-            organization=org, data=data, size=len(data), fleet=fleet, dispatch=False
-        )
+        doc = sbom_receive(organization=org, data=data, size=len(data), fleet=fleet, dispatch=False)
         sbom_ingest(document_id=doc.pk)
 
     seconds = timed(receive_and_ingest, repeat=20)

@@ -56,9 +56,13 @@ class PacketRequestForm(forms.Form):
     fleet = forms.ModelChoiceField(
         queryset=Fleet.objects.none(), required=False, empty_label="All fleets"
     )
-    period_start = forms.DateField(initial=_default_start, widget=forms.DateInput({"type": "date"}))
+    # <input type=date> only accepts ISO dates, whatever the display locale.
+    period_start = forms.DateField(
+        initial=_default_start, widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d")
+    )
     period_end = forms.DateField(
-        initial=lambda: timezone.now().date(), widget=forms.DateInput({"type": "date"})
+        initial=lambda: timezone.now().date(),
+        widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d"),
     )
 
     def __init__(self, *args: Any, fleets: QuerySet[Fleet], **kwargs: Any) -> None:

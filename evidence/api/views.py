@@ -194,4 +194,6 @@ class SbomViewSet(
             body = self.get_serializer(refused.document).data
             return Response(body, status=refused.status_code)
         body = self.get_serializer(doc).data
-        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": str(body["url"])})
+        return Response(
+            body, status=status.HTTP_202_ACCEPTED, headers={"Location": str(body["url"])}
+        )

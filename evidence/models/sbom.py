@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -78,6 +80,11 @@ class SbomDocument(models.Model):
 
     def __str__(self) -> str:
         return f"SBOM {self.pk} ({self.status})"
+
+    @property
+    def snapshot_at(self) -> datetime:
+        """When the inventory was taken: the document's own time if plausible, else receipt."""
+        return self.document_created_at or self.received_at
 
     @property
     def submitter_label(self) -> str:

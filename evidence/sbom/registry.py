@@ -21,6 +21,11 @@ def _decode_json(data: bytes) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
+        if exc.pos >= len(text.rstrip()):
+            raise SbomParseError(
+                "not JSON: the document ends before the JSON is complete (truncated upload?)",
+                location=f"line {exc.lineno}, column {exc.colno}",
+            ) from None
         raise SbomParseError(
             f"not JSON: {exc.msg}", location=f"line {exc.lineno}, column {exc.colno}"
         ) from None
