@@ -72,7 +72,8 @@ def test_multipart_upload(agent: Client, django_capture_on_commit_callbacks) -> 
         response = agent.post("/api/v1/sboms/", {"file": upload, "host": "web-02"})
 
     assert response.status_code == 202, response.content
-    doc = SbomDocument.objects.get()
+    doc = SbomDocument.objects.select_related("host").get()
+    assert doc.host is not None
     assert (doc.filename, doc.status, doc.host.hostname) == (
         "web-02.cdx.json",
         "ingested",
