@@ -15,8 +15,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from evidence.ledger import ledger_apply, packages_upsert, snapshot_time_unique
 from evidence.models import Fleet, Host, SbomDocument, SbomStatus
-from evidence.sbom import SbomParseError, sbom_parse, sbom_sniff
+from evidence.sbom import sbom_parse, sbom_sniff
+from evidence.sbom.model import Limits, SbomParseError
 from portal.accounts.audit import audit_record
 from portal.accounts.models import ApiToken, Organization
 
@@ -34,6 +36,17 @@ class UploadRefused(Exception):
         self.document = document
         self.status_code = status_code
         super().__init__(document.error)
+
+
+def sbom_limits() -> Limits:
+    """The parser limits, from settings (see README, "Limits")."""
+    return Limits(
+        max_bytes=settings.SBOM_MAX_BYTES,
+        max_decompressed_bytes=settings.SBOM_MAX_DECOMPRESSED_BYTES,
+        max_depth=settings.SBOM_MAX_DEPTH,
+        max_components=settings.SBOM_MAX_COMPONENTS,
+        max_string=settings.SBOM_MAX_STRING,
+    )
 
 
 def host_resolve(*, fleet: Fleet, hostname: str) -> Host:
@@ -92,9 +105,11 @@ def sbom_receive(
     else:
         doc.sha256 = hashlib.sha256(data).hexdigest()
         try:
-            doc.format = sbom_sniff(data)
+            detected = sbom_sniff(data, limits=sbom_limits())
         except SbomParseError as exc:
             refusal = (str(exc), 400)
+        else:
+            doc.format, doc.encoding = detected.format, detected.encoding
 
     with transaction.atomic():
         if refusal is None:
@@ -150,48 +165,82 @@ def _claim(document_id: int) -> bool:
     )
 
 
-def _snapshot_time(created: datetime | None, received: datetime) -> datetime | None:
+def _plausible(created: datetime | None, received: datetime) -> datetime | None:
+    """The document's own creation time, unless it lies in the future of its receipt."""
     if created is None or created > received + _MAX_FUTURE_SKEW:
         return None
     return created
 
 
+def _reject(document_id: int, message: str) -> None:
+    SbomDocument.objects.filter(pk=document_id, status=SbomStatus.PROCESSING).update(
+        status=SbomStatus.REJECTED, error=message, status_changed_at=timezone.now()
+    )
+
+
 def sbom_ingest(*, document_id: int) -> SbomDocument:
-    """Parse a queued document and record the outcome on its row. Idempotent: a document that
-    is not `queued` is left as it is and returned."""
+    """Parse a queued document, apply it to its host's ledger and record the outcome.
+
+    Idempotent: a document that is not `queued` is returned as it is. Everything it writes
+    (packages, ledger intervals, the document's status) is one transaction, taken with the
+    host row locked, so a rejected or interrupted ingest leaves no trace but its status.
+    """
     if not _claim(document_id):
         return SbomDocument.objects.get(pk=document_id)
-    doc = SbomDocument.objects.select_related("host").get(pk=document_id)
+    doc = SbomDocument.objects.get(pk=document_id)
     try:
         with doc.raw.open("rb") as fh:
             data = gzip.decompress(fh.read())
-        parsed = sbom_parse(data)
+        parsed = sbom_parse(data, limits=sbom_limits(), hint=doc.content_type)
     except SbomParseError as exc:
-        with transaction.atomic():
-            SbomDocument.objects.filter(pk=doc.pk, status=SbomStatus.PROCESSING).update(
-                status=SbomStatus.REJECTED, error=str(exc), status_changed_at=timezone.now()
-            )
+        _reject(doc.pk, str(exc))
         doc.refresh_from_db()
         return doc
 
-    now = timezone.now()
+    created = _plausible(parsed.created_at, doc.received_at)
+    warnings = list(parsed.warnings)
+    if parsed.created_at is not None and created is None:
+        warnings.append(
+            f"the document's creation time {parsed.created_at.isoformat()} is in the future; "
+            "the time it was received is used instead"
+        )
     with transaction.atomic():
+        change = None
+        snapshot = None
+        if doc.host_id:
+            host = Host.objects.select_for_update().get(pk=doc.host_id)
+            snapshot = snapshot_time_unique(
+                host=host, wanted=created or doc.received_at, document_id=doc.pk
+            )
+            package_ids = packages_upsert(parsed.components)
+            change = ledger_apply(
+                host=host, document=doc, taken_at=snapshot, package_ids=set(package_ids.values())
+            )
+            host.first_seen_at = min(filter(None, [host.first_seen_at, snapshot]))
+            host.last_seen_at = max(filter(None, [host.last_seen_at, snapshot]))
+            host.save(update_fields=["first_seen_at", "last_seen_at"])
+        now = timezone.now()
         updated = SbomDocument.objects.filter(pk=doc.pk, status=SbomStatus.PROCESSING).update(
             status=SbomStatus.INGESTED,
             format=parsed.format,
+            encoding=parsed.encoding,
             spec_version=parsed.spec_version,
             component_count=parsed.component_count,
-            document_created_at=_snapshot_time(parsed.created_at, doc.received_at),
-            error="\n".join(parsed.warnings),
+            warnings=warnings,
+            schema_valid=parsed.schema_valid,
+            ntia=parsed.ntia,
+            ntia_completeness=round(parsed.ntia_completeness, 4),
+            document_created_at=created,
+            snapshot_at=snapshot,
+            packages_added=change.added if change else None,
+            packages_removed=change.removed if change else None,
+            error="",
             ingested_at=now,
             status_changed_at=now,
         )
-        if updated and doc.host_id:
-            seen = _snapshot_time(parsed.created_at, doc.received_at) or doc.received_at
-            host = Host.objects.select_for_update().get(pk=doc.host_id)
-            host.first_seen_at = min(filter(None, [host.first_seen_at, seen]))
-            host.last_seen_at = max(filter(None, [host.last_seen_at, seen]))
-            host.save(update_fields=["first_seen_at", "last_seen_at"])
+        if not updated:
+            # Taken from us meanwhile (the sweeper re-queued it): undo our ledger changes.
+            transaction.set_rollback(True)
     doc.refresh_from_db()
     return doc
 

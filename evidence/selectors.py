@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import Count, Max, QuerySet
 from django.shortcuts import get_object_or_404
 
-from evidence.models import AuditPacket, Fleet, Host, SbomDocument
+from evidence.models import AuditPacket, Fleet, Host, PackageInterval, SbomDocument
 from portal.accounts.access import Access
 from portal.accounts.models import ApiToken
 
@@ -47,6 +47,17 @@ def sboms_visible(access: Access) -> QuerySet[SbomDocument]:
     if access.fleet_id is not None:
         qs = qs.filter(fleet_id=access.fleet_id)
     return qs
+
+
+def host_installed(access: Access, *, host: Host) -> QuerySet[PackageInterval]:
+    """The host's packages installed now (open ledger intervals), by name."""
+    return (
+        PackageInterval.objects.filter(
+            host=host, host__fleet__organization=access.organization, present_until__isnull=True
+        )
+        .select_related("package")
+        .order_by("package__name", "package__version")
+    )
 
 
 def sbom_get(access: Access, *, sbom_id: int) -> SbomDocument:

@@ -72,10 +72,13 @@ def fleet_detail(request: HttpRequest, access: Access, fleet: str) -> HttpRespon
 @org_view()
 def host_detail(request: HttpRequest, access: Access, host_id: int) -> HttpResponse:
     host = selectors.host_get(access, host_id=host_id)
+    installed = selectors.host_installed(access, host=host)
     context = {
         "access": access,
         "host": host,
         "sboms": selectors.sboms_visible(access).filter(host=host)[:50],
+        "installed": installed[:500],
+        "installed_count": installed.count(),
     }
     return render(request, "evidence/host_detail.html", context)
 

@@ -1,6 +1,7 @@
 """Evidence models, one module per domain."""
 
 from evidence.models.fleet import Distribution, Environment, Fleet, Host
+from evidence.models.ledger import Package, PackageInterval
 from evidence.models.packet import AuditPacket, PacketStatus
 from evidence.models.sbom import SbomDocument, SbomStatus
 
@@ -10,6 +11,8 @@ __all__ = [
     "Environment",
     "Fleet",
     "Host",
+    "Package",
+    "PackageInterval",
     "PacketStatus",
     "SbomDocument",
     "SbomStatus",

@@ -52,9 +52,27 @@ class SbomDocument(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     format = models.CharField(max_length=32, blank=True)
+    encoding = models.CharField(max_length=16, blank=True)
     spec_version = models.CharField(max_length=16, blank=True)
     component_count = models.PositiveIntegerField(null=True, blank=True)
-    document_created_at = models.DateTimeField(null=True, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    schema_valid = models.BooleanField(
+        null=True, blank=True, help_text="False: read despite schema violations (see warnings)."
+    )
+    ntia = models.JSONField(
+        default=dict, blank=True, help_text="Coverage (0 to 1) of each NTIA minimum element."
+    )
+    ntia_completeness = models.FloatField(null=True, blank=True)
+    document_created_at = models.DateTimeField(
+        null=True, blank=True, help_text="The document's own creation time, if plausible."
+    )
+    snapshot_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The time the ledger uses: creation time, else receipt (unique per host).",
+    )
+    packages_added = models.PositiveIntegerField(null=True, blank=True)
+    packages_removed = models.PositiveIntegerField(null=True, blank=True)
     duplicate_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -71,6 +89,7 @@ class SbomDocument(models.Model):
         indexes = [
             models.Index(fields=["organization", "-received_at"]),
             models.Index(fields=["organization", "sha256"]),
+            models.Index(fields=["host", "status", "snapshot_at"]),
         ]
         constraints = [
             models.CheckConstraint(
@@ -82,9 +101,9 @@ class SbomDocument(models.Model):
         return f"SBOM {self.pk} ({self.status})"
 
     @property
-    def snapshot_at(self) -> datetime:
-        """When the inventory was taken: the document's own time if plausible, else receipt."""
-        return self.document_created_at or self.received_at
+    def taken_at(self) -> datetime:
+        """When the inventory was taken: the snapshot time once ingested, else receipt."""
+        return self.snapshot_at or self.document_created_at or self.received_at
 
     @property
     def submitter_label(self) -> str:

@@ -1,6 +1,20 @@
-"""SBOM parsers: bytes in, plain dataclasses out. No ORM, no I/O beyond the bytes given."""
+"""SBOM parsers: bytes in, plain dataclasses out. No ORM, no settings, no I/O beyond the bytes.
 
-from evidence.sbom.model import ParsedSbom, SbomParseError
-from evidence.sbom.registry import sbom_parse, sbom_sniff
+`sbom_sniff` is the cheap upload-time check (which format is it, is it plausibly whole);
+`sbom_parse` reads the document into a `ParsedSbom`. Both raise `SbomParseError` with a message
+that says what is wrong and where.
+"""
 
-__all__ = ["ParsedSbom", "SbomParseError", "sbom_parse", "sbom_sniff"]
+from evidence.sbom.detect import sbom_sniff
+from evidence.sbom.model import Component, Detected, Limits, ParsedSbom, SbomParseError
+from evidence.sbom.parse import sbom_parse
+
+__all__ = [
+    "Component",
+    "Detected",
+    "Limits",
+    "ParsedSbom",
+    "SbomParseError",
+    "sbom_parse",
+    "sbom_sniff",
+]

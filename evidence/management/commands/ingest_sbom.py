@@ -1,4 +1,7 @@
-"""Ingest one SBOM file inline (no broker needed) and report the outcome."""
+"""Ingest one SBOM file inline (no broker needed) and report the outcome.
+
+Exit status: 0 ingested or duplicate, 3 rejected, 1 for usage errors (unknown organisation...).
+"""
 
 import json
 from pathlib import Path
@@ -11,6 +14,8 @@ from evidence.ingest import UploadRefused, host_resolve, sbom_ingest, sbom_recei
 from evidence.models import Fleet, SbomStatus
 from portal.accounts.models import Organization
 
+REJECTED_EXIT = 3
+
 
 class Command(BaseCommand):
     help = "Ingest an SBOM file for an organisation (and optionally a fleet and host)."
@@ -20,6 +25,12 @@ class Command(BaseCommand):
         parser.add_argument("--org", required=True, help="organisation slug")
         parser.add_argument("--fleet", help="fleet slug")
         parser.add_argument("--host", help="hostname (needs --fleet); created on first sight")
+        parser.add_argument(
+            "--format",
+            default="",
+            help="a hint when the content is ambiguous (e.g. cyclonedx, spdx); detection "
+            "from the content wins",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -48,6 +59,7 @@ class Command(BaseCommand):
                 data=data,
                 size=size,
                 filename=path.name,
+                content_type=options["format"],
                 fleet=fleet,
                 host=host,
                 dispatch=False,
@@ -59,18 +71,23 @@ class Command(BaseCommand):
         payload = {
             "id": doc.pk,
             "status": doc.status,
-            "sha256": doc.sha256,
-            "format": doc.format,
-            "spec_version": doc.spec_version,
-            "component_count": doc.component_count,
-            "error": doc.error,
+            "format": doc.format or None,
+            "spec_version": doc.spec_version or None,
+            "encoding": doc.encoding or None,
+            "components": doc.component_count,
+            "warnings": doc.warnings,
+            "sha256": doc.sha256 or None,
+            "error": doc.error if doc.status == SbomStatus.REJECTED else None,
         }
         if options["json"]:
             self.stdout.write(json.dumps(payload))
         else:
-            self.stdout.write(
-                f"SBOM {doc.pk}: {doc.status}, {doc.component_count} components"
-                + (f" ({doc.error})" if doc.error else "")
-            )
+            line = f"SBOM {doc.pk}: {doc.status}"
+            if doc.status != SbomStatus.REJECTED:
+                line += f", {doc.component_count} components"
+                line += f", {len(doc.warnings)} warnings" if doc.warnings else ""
+            self.stdout.write(line)
+            for warning in doc.warnings[:20]:
+                self.stdout.write(f"  warning: {warning}")
         if doc.status == SbomStatus.REJECTED:
-            raise CommandError(f"{path}: rejected: {doc.error}")
+            raise CommandError(f"{path}: rejected: {doc.error}", returncode=REJECTED_EXIT)

@@ -1,0 +1,197 @@
+"""Ingest benchmarks (issue 3), against PostgreSQL.
+
+- ingest_10k_cyclonedx: a realistic 10,000-component CycloneDX JSON (rpm purls, nested
+  components, hashes) ingested for a new host (`sbom_ingest`: decompress, parse, validate,
+  packages, ledger), against a baseline measured in the same run: `json.loads` of the same
+  file plus `COPY` of 10,000 rows into a temporary table. Target: ratio <= 2.0.
+- reingest_20_changes: the same host's next snapshot with 20 packages changed. Target <= 50 ms.
+- ingest_100k_peak_rss: peak resident memory of a fresh process that ingests a 100,000-component
+  document. Target <= 300 MB.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def generated_sbom(
+    components: int, *, changed: int = 0, when: datetime | None = None, seed: str = "b"
+) -> bytes:
+    """A host SBOM like the agent writes, with every tenth package carrying two nested
+    sub-packages (so 10,000 components are 1,000 + 9,000 nested... no: `components` in all)."""
+    when = when or datetime(2026, 11, 1, tzinfo=UTC)
+    items: list[dict[str, Any]] = []
+    parent: dict[str, Any] | None = None
+    for i in range(components):
+        version = f"{1 + i % 7}.{i % 13}.{i % 5}-{2 if i < changed else 1}.fc40"
+        name = f"{seed}pkg{i:06d}"
+        component = {
+            "type": "library",
+            "bom-ref": f"ref-{i}",
+            "name": name,
+            "version": version,
+            "purl": f"pkg:rpm/fedora/{name}@{version}?arch=x86_64&distro=fedora-40",
+            "hashes": [{"alg": "SHA-256", "content": f"{i:064x}"}],
+            "licenses": [{"license": {"id": "MIT"}}],
+        }
+        if i % 10 == 0 or parent is None:
+            items.append(component)
+            parent = component
+        else:
+            parent.setdefault("components", []).append(component)
+    doc = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "metadata": {
+            "timestamp": when.isoformat().replace("+00:00", "Z"),
+            "component": {"type": "operating-system", "name": "bench-host"},
+        },
+        "components": items,
+    }
+    return json.dumps(doc).encode()
+
+
+def median_time(fn: Callable[[], object], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    samples.sort()
+    return samples[len(samples) // 2]
+
+
+def _baseline(data: bytes, rows: int) -> float:
+    from django.db import connection, transaction
+
+    def run() -> None:
+        json.loads(data)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMPORARY TABLE bench_copy (host_id bigint, package_id bigint, "
+                "present_from timestamptz, present_until timestamptz, opened_by_id bigint, "
+                "closed_by_id bigint) ON COMMIT DROP"
+            )
+            now = datetime.now(UTC)
+            with cursor.cursor.copy("COPY bench_copy FROM STDIN") as copy:
+                for i in range(rows):
+                    copy.write_row((1, i, now, None, 1, None))
+
+    return median_time(run, 5)
+
+
+def _ingest_once(org: Any, fleet: Any, hostname: str, data: bytes) -> float:
+    from evidence.ingest import host_resolve, sbom_ingest, sbom_receive
+
+    host = host_resolve(fleet=fleet, hostname=hostname)
+    doc = sbom_receive(organization=org, data=data, size=len(data), host=host, dispatch=False)
+    start = time.perf_counter()
+    result = sbom_ingest(document_id=doc.pk)
+    elapsed = time.perf_counter() - start
+    if result.status != "ingested":
+        raise RuntimeError(f"bench SBOM not ingested: {result.status} {result.error}")
+    return elapsed
+
+
+def peak_rss_child(components: int) -> float:
+    """Peak RSS in MB of a fresh process ingesting a document of `components` components."""
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); from bench.ingest import child_ingest; "
+        f"child_ingest({components})"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def child_ingest(components: int) -> None:
+    """Run in a child process by `peak_rss_child`."""
+    import django
+
+    django.setup()
+    from evidence.models import Fleet
+    from portal.accounts.models import Organization
+
+    org, _ = Organization.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+    fleet, _ = Fleet.objects.get_or_create(
+        organization=org, slug="bench", defaults={"name": "Bench", "distribution": "fedora-40"}
+    )
+    data = generated_sbom(components, seed=f"m{time.time_ns()}")
+    _ingest_once(org, fleet, f"mem-{time.time_ns()}", data)
+
+
+def run() -> list[dict[str, Any]]:
+    """Measure the three figures; returns result rows."""
+    from evidence.models import Fleet
+    from portal.accounts.models import Organization
+
+    org, _ = Organization.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+    fleet, _ = Fleet.objects.get_or_create(
+        organization=org, slug="bench", defaults={"name": "Bench", "distribution": "fedora-40"}
+    )
+    results = []
+
+    samples = []
+    base_data = generated_sbom(10_000, seed="base")
+    baseline = _baseline(base_data, 10_000)
+    for attempt in range(3):
+        # New packages and a new host each time: the worst case, nothing shared yet.
+        data = generated_sbom(10_000, seed=f"s{time.time_ns()}{attempt}")
+        samples.append(_ingest_once(org, fleet, f"bench-{time.time_ns()}", data))
+    ingest = sorted(samples)[1]
+    results.append(
+        {
+            "name": "ingest_10k_cyclonedx",
+            "value": round(ingest * 1000, 1),
+            "unit": "ms",
+            "baseline": round(baseline * 1000, 1),
+            "ratio": round(ingest / baseline, 2),
+            "target": "ratio <= 2.0",
+            "note": f"{10_000 / ingest:,.0f} components/s; baseline json.loads + COPY",
+        }
+    )
+
+    hostname = f"reingest-{time.time_ns()}"
+    seed = f"r{time.time_ns()}"
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    _ingest_once(org, fleet, hostname, generated_sbom(10_000, seed=seed, when=t0))
+    reingest = []
+    for step in range(1, 4):
+        data = generated_sbom(10_000, seed=seed, changed=20 * step, when=t0 + timedelta(days=step))
+        reingest.append(_ingest_once(org, fleet, hostname, data))
+    value = sorted(reingest)[1]
+    results.append(
+        {
+            "name": "reingest_20_changes",
+            "value": round(value * 1000, 1),
+            "unit": "ms",
+            "baseline": None,
+            "ratio": None,
+            "target": "<= 50 ms",
+            "note": "10,000-package host, 20 packages upgraded since its last snapshot",
+        }
+    )
+
+    rss = peak_rss_child(100_000)
+    results.append(
+        {
+            "name": "ingest_100k_peak_rss",
+            "value": round(rss, 1),
+            "unit": "MB",
+            "baseline": None,
+            "ratio": None,
+            "target": "<= 300 MB",
+            "note": "peak RSS of a fresh process (Django loaded) ingesting 100,000 components",
+        }
+    )
+    return results

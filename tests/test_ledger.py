@@ -1,0 +1,166 @@
+"""The host package ledger: intervals from snapshots, late arrivals, order independence."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from evidence.ledger import ledger_apply, packages_upsert, snapshot_time_unique
+from evidence.models import Host, PackageInterval, SbomDocument, SbomStatus
+from evidence.sbom.model import Component
+from tests.factories import HostFactory
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def t(day: int) -> datetime:
+    return T0 + timedelta(days=day)
+
+
+def rpm(name: str, version: str = "1.0-1.fc40") -> Component:
+    purl = f"pkg:rpm/fedora/{name}@{version}?arch=x86_64&distro=fedora-40"
+    return Component(purl=purl, type="rpm", name=name, version=version, namespace="fedora")
+
+
+def snapshot(host: Host, when: datetime, components: list[Component]) -> SbomDocument:
+    """What sbom_ingest does for one host snapshot, without the parsing."""
+    with transaction.atomic():
+        locked = Host.objects.select_for_update().get(pk=host.pk)
+        doc = SbomDocument.objects.create(
+            organization=host.fleet.organization,
+            fleet=host.fleet,
+            host=host,
+            status=SbomStatus.PROCESSING,
+        )
+        taken = snapshot_time_unique(host=locked, wanted=when, document_id=doc.pk)
+        ids = packages_upsert(components)
+        ledger_apply(host=locked, document=doc, taken_at=taken, package_ids=set(ids.values()))
+        SbomDocument.objects.filter(pk=doc.pk).update(status=SbomStatus.INGESTED, snapshot_at=taken)
+    return doc
+
+
+def ledger(host: Host) -> list[tuple[str, datetime, datetime | None]]:
+    rows = PackageInterval.objects.filter(host=host).values_list(
+        "package__name", "package__version", "present_from", "present_until"
+    )
+    return sorted((f"{n}@{v}", a, b) for n, v, a, b in rows)
+
+
+@pytest.mark.django_db
+def test_upgrade_closes_the_old_version_and_opens_the_new() -> None:
+    host = HostFactory.create()
+    snapshot(host, t(1), [rpm("openssl", "3.2.2-3.fc40"), rpm("bash")])
+    snapshot(host, t(5), [rpm("openssl", "3.2.2-9.fc40"), rpm("bash")])
+
+    assert ledger(host) == [
+        ("bash@1.0-1.fc40", t(1), None),
+        ("openssl@3.2.2-3.fc40", t(1), t(5)),
+        ("openssl@3.2.2-9.fc40", t(5), None),
+    ]
+
+
+@pytest.mark.django_db
+def test_removed_package_interval_closes_at_the_snapshot_without_it() -> None:
+    host = HostFactory.create()
+    snapshot(host, t(1), [rpm("deepin-terminal"), rpm("bash")])
+    snapshot(host, t(2), [rpm("bash")])
+    snapshot(host, t(3), [rpm("bash")])
+
+    assert ledger(host) == [
+        ("bash@1.0-1.fc40", t(1), None),
+        ("deepin-terminal@1.0-1.fc40", t(1), t(2)),
+    ]
+
+
+@pytest.mark.django_db
+def test_late_snapshot_is_placed_into_history_not_read_as_a_downgrade() -> None:
+    host = HostFactory.create()
+    snapshot(host, t(1), [rpm("a", "1"), rpm("b")])
+    snapshot(host, t(3), [rpm("a", "2"), rpm("b")])
+    snapshot(host, t(2), [rpm("a", "1"), rpm("c")])  # arrives last, taken in between
+
+    assert ledger(host) == [
+        ("a@1", t(1), t(3)),
+        ("a@2", t(3), None),
+        ("b@1.0-1.fc40", t(1), t(2)),
+        ("b@1.0-1.fc40", t(3), None),
+        ("c@1.0-1.fc40", t(2), t(3)),
+    ]
+
+
+@pytest.mark.django_db
+def test_snapshot_older_than_all_others_extends_history_backwards() -> None:
+    host = HostFactory.create()
+    snapshot(host, t(5), [rpm("a")])
+    snapshot(host, t(1), [rpm("a"), rpm("b")])
+
+    assert ledger(host) == [("a@1.0-1.fc40", t(1), None), ("b@1.0-1.fc40", t(1), t(5))]
+
+
+@pytest.mark.django_db
+def test_two_snapshots_at_the_same_time_get_distinct_times() -> None:
+    host = HostFactory.create()
+    first = snapshot(host, t(1), [rpm("a")])
+    second = snapshot(host, t(1), [rpm("b")])
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert second.snapshot_at == t(1) + timedelta(microseconds=1)
+    assert ledger(host) == [
+        ("a@1.0-1.fc40", t(1), t(1) + timedelta(microseconds=1)),
+        ("b@1.0-1.fc40", t(1) + timedelta(microseconds=1), None),
+    ]
+
+
+@pytest.mark.django_db
+def test_packages_are_shared_between_hosts() -> None:
+    one, two = HostFactory.create(), HostFactory.create()
+    snapshot(one, t(1), [rpm("a"), rpm("b")])
+    snapshot(two, t(1), [rpm("a"), rpm("b")])
+    from evidence.models import Package
+
+    assert Package.objects.count() == 2
+    assert PackageInterval.objects.count() == 4
+
+
+# Each snapshot: a day (distinct) and a set of packages drawn from a small universe, so that
+# packages come, go, come back and change versions.
+UNIVERSE = [rpm(name, version) for name in "abcde" for version in ("1", "2")]
+snapshots = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=60),
+        st.sets(st.integers(min_value=0, max_value=len(UNIVERSE) - 1), max_size=6),
+    ),
+    min_size=1,
+    max_size=7,
+    unique_by=lambda s: s[0],
+)
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(history=snapshots, order=st.randoms(use_true_random=False))
+def test_arrival_order_does_not_change_the_ledger(history, order) -> None:
+    in_order, shuffled = HostFactory.create(), HostFactory.create()
+    for day, members in sorted(history):
+        snapshot(in_order, t(day), [UNIVERSE[i] for i in sorted(members)])
+    arrival = list(history)
+    order.shuffle(arrival)
+    for day, members in arrival:
+        snapshot(shuffled, t(day), [UNIVERSE[i] for i in sorted(members)])
+
+    assert ledger(shuffled) == ledger(in_order)
+    # And the ledger says exactly what each snapshot said.
+    for day, members in history:
+        present = {
+            f"{n}@{v}"
+            for n, v in PackageInterval.objects.filter(host=shuffled, present_from__lte=t(day))
+            .exclude(present_until__lte=t(day))
+            .values_list("package__name", "package__version")
+        }
+        assert present == {f"{UNIVERSE[i].name}@{UNIVERSE[i].version}" for i in members}
