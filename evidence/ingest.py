@@ -15,7 +15,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from evidence.ledger import ledger_apply, packages_upsert, snapshot_time_unique
+from evidence.ledger import (
+    ledger_apply,
+    packages_known,
+    packages_upsert,
+    snapshot_time_unique,
+)
 from evidence.models import Fleet, Host, SbomDocument, SbomStatus
 from evidence.sbom import sbom_parse, sbom_sniff
 from evidence.sbom.model import Limits, SbomParseError
@@ -212,7 +217,7 @@ def sbom_ingest(*, document_id: int) -> SbomDocument:
             snapshot = snapshot_time_unique(
                 host=host, wanted=created or doc.received_at, document_id=doc.pk
             )
-            package_ids = packages_upsert(parsed.components)
+            package_ids = packages_upsert(parsed.components, known=packages_known(host=host))
             change = ledger_apply(
                 host=host, document=doc, taken_at=snapshot, package_ids=set(package_ids.values())
             )
