@@ -197,6 +197,7 @@ def sbom_ingest(*, document_id: int) -> SbomDocument:
         with doc.raw.open("rb") as fh:
             data = gzip.decompress(fh.read())
         parsed = sbom_parse(data, limits=sbom_limits(), hint=doc.content_type)
+        del data  # the raw text can be tens of MB; the components are all that is needed now
     except SbomParseError as exc:
         _reject(doc.pk, str(exc))
         doc.refresh_from_db()
