@@ -47,23 +47,25 @@ def purl_hash(purl: str) -> str:
     return hashlib.md5(purl.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
-def _package_row(component: Component, key: str) -> Package:
-    return Package(
-        purl=component.purl,
-        purl_hash=key,
-        type=component.type[:32],
-        namespace=component.namespace[:255],
-        name=component.name,
-        version=component.version,
-        epoch=component.epoch[:16],
-        release=component.release[:255],
-        arch=component.arch[:32],
-        distro=component.distro[:64],
-        cpe=component.cpe,
-        supplier=component.supplier,
-        licenses=list(component.licenses),
-        hashes=[list(pair) for pair in component.hashes],
-    )
+def _package_fields(component: Component, key: str) -> dict[str, Any]:
+    """The Package columns for a component, cut to the columns' sizes (one place for both the
+    ORM and the COPY path)."""
+    return {
+        "purl_hash": key,
+        "purl": component.purl,
+        "type": component.type[:32],
+        "namespace": component.namespace[:255],
+        "name": component.name,
+        "version": component.version,
+        "epoch": component.epoch[:16],
+        "release": component.release[:255],
+        "arch": component.arch[:32],
+        "distro": component.distro[:64],
+        "cpe": component.cpe,
+        "supplier": component.supplier,
+        "licenses": list(component.licenses),
+        "hashes": [list(pair) for pair in component.hashes],
+    }
 
 
 def packages_known(*, host: Host) -> dict[str, int]:
@@ -99,7 +101,7 @@ def packages_upsert(
         missing = [key for key in unknown if key not in ids]
         if missing:
             Package.objects.bulk_create(
-                [_package_row(by_key[key], key) for key in missing],
+                [Package(**_package_fields(by_key[key], key)) for key in missing],
                 batch_size=2000,
                 ignore_conflicts=True,
             )
@@ -111,10 +113,11 @@ def packages_upsert(
     return {by_key[key].purl: pk for key, pk in ids.items()}
 
 
-_PACKAGE_COLUMNS = (
-    "purl_hash, purl, type, namespace, name, version, epoch, release, arch, distro, cpe, "
-    "supplier, licenses, hashes"
-)
+_PACKAGE_COLUMN_NAMES = (
+    "purl_hash", "purl", "type", "namespace", "name", "version", "epoch", "release", "arch",
+    "distro", "cpe", "supplier", "licenses", "hashes",
+)  # fmt: skip
+_PACKAGE_COLUMNS = ", ".join(_PACKAGE_COLUMN_NAMES)
 
 
 def _packages_upsert_copy(rows: list[tuple[str, Component]]) -> dict[str, int]:
@@ -130,25 +133,11 @@ def _packages_upsert_copy(rows: list[tuple[str, Component]]) -> dict[str, int]:
         )
         cursor.execute("TRUNCATE package_incoming")
         with cursor.cursor.copy(f"COPY package_incoming ({_PACKAGE_COLUMNS}) FROM STDIN") as copy:
-            for key, c in rows:
-                copy.write_row(
-                    (
-                        key,
-                        c.purl,
-                        c.type[:32],
-                        c.namespace[:255],
-                        c.name,
-                        c.version,
-                        c.epoch[:16],
-                        c.release[:255],
-                        c.arch[:32],
-                        c.distro[:64],
-                        c.cpe,
-                        c.supplier,
-                        json.dumps(list(c.licenses)),
-                        json.dumps([list(pair) for pair in c.hashes]),
-                    )
-                )
+            for key, component in rows:
+                fields = _package_fields(component, key)
+                fields["licenses"] = json.dumps(fields["licenses"])
+                fields["hashes"] = json.dumps(fields["hashes"])
+                copy.write_row(tuple(fields[column] for column in _PACKAGE_COLUMN_NAMES))
         insert = (
             f"INSERT INTO {table} ({_PACKAGE_COLUMNS}) "  # noqa: S608 - our table and columns
             f"SELECT {_PACKAGE_COLUMNS} FROM package_incoming ON CONFLICT (purl_hash) DO NOTHING"
