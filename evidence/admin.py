@@ -1,6 +1,18 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
-from evidence.models import AuditPacket, Fleet, Host, SbomDocument
+from evidence.models import (
+    Advisory,
+    AffectedPackage,
+    AuditPacket,
+    FeedRun,
+    FeedSource,
+    Fleet,
+    Host,
+    KevEntry,
+    RetiredPackage,
+    SbomDocument,
+)
 
 
 @admin.register(Fleet)
@@ -26,3 +38,88 @@ class SbomDocumentAdmin(admin.ModelAdmin[SbomDocument]):
 class AuditPacketAdmin(admin.ModelAdmin[AuditPacket]):
     list_display = ["pk", "organization", "period_start", "period_end", "status"]
     list_filter = ["status"]
+
+
+@admin.register(FeedSource)
+class FeedSourceAdmin(admin.ModelAdmin[FeedSource]):
+    """Admins choose which feeds run, from where and how often; the rest is health."""
+
+    list_display = [
+        "slug", "kind", "enabled", "url", "interval", "last_success_at", "consecutive_failures",
+    ]  # fmt: skip
+    list_filter = ["kind", "enabled"]
+    fields = [
+        "slug", "kind", "enabled", "url", "interval", "etag", "last_modified", "cursor",
+        "last_attempt_at", "last_success_at", "consecutive_failures", "last_error",
+    ]  # fmt: skip
+    readonly_fields = [
+        "etag", "last_modified", "cursor", "last_attempt_at", "last_success_at",
+        "consecutive_failures", "last_error",
+    ]  # fmt: skip
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg,unused-ignore]
+    """Evidence is not edited by hand: feeds write it, admins read it."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(FeedRun)
+class FeedRunAdmin(_ReadOnlyAdmin):
+    list_display = [
+        "source", "started_at", "status", "advisories_created", "advisories_updated",
+        "records_failed",
+    ]  # fmt: skip
+    list_filter = ["status", "source"]
+
+
+class AffectedInline(admin.TabularInline):  # type: ignore[type-arg,unused-ignore]
+    model = AffectedPackage
+    extra = 0
+    can_delete = False
+    fields = [
+        "package_type",
+        "distro",
+        "name",
+        "vers",
+        "fixed_version",
+        "fix_available_at",
+        "status",
+    ]
+    readonly_fields = (
+        "package_type", "distro", "name", "vers", "fixed_version", "fix_available_at", "status",
+    )  # fmt: skip
+
+
+@admin.register(Advisory)
+class AdvisoryAdmin(_ReadOnlyAdmin):
+    list_display = [
+        "external_id",
+        "source",
+        "severity",
+        "published_at",
+        "modified_at",
+        "withdrawn_at",
+    ]
+    list_filter = ["source", "severity"]
+    search_fields = ["external_id", "aliases__alias", "title"]
+    inlines = [AffectedInline]
+
+
+@admin.register(KevEntry)
+class KevEntryAdmin(_ReadOnlyAdmin):
+    list_display = ["cve_id", "vendor", "product", "date_added", "due_date", "ransomware"]
+    search_fields = ["cve_id", "vendor", "product"]
+
+
+@admin.register(RetiredPackage)
+class RetiredPackageAdmin(_ReadOnlyAdmin):
+    list_display = ["name", "distro", "package_type", "retired_at"]
+    search_fields = ["name"]

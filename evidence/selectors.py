@@ -3,10 +3,23 @@ what that access may see; a lookup outside it raises Http404."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
 from django.db.models import Count, Max, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from evidence.models import AuditPacket, Fleet, Host, PackageInterval, SbomDocument
+from evidence.models import (
+    Advisory,
+    AuditPacket,
+    FeedRun,
+    FeedSource,
+    Fleet,
+    Host,
+    PackageInterval,
+    SbomDocument,
+)
 from portal.accounts.access import Access
 from portal.accounts.models import ApiToken
 
@@ -88,3 +101,43 @@ def tokens_visible(access: Access) -> QuerySet[ApiToken]:
 
 def token_get(access: Access, *, token_id: int) -> ApiToken:
     return get_object_or_404(tokens_visible(access), pk=token_id)
+
+
+# Feeds are upstream facts shared by every organisation: any member may read their health.
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    source: FeedSource
+    last_run: FeedRun | None
+    age: timedelta | None
+    stale: bool
+    advisories: int
+
+    @property
+    def state(self) -> str:
+        """ "ok", "stale", "failing" (last attempt failed) or "never" (never synced)."""
+        if self.source.last_success_at is None:
+            return "failing" if self.source.consecutive_failures else "never"
+        if self.source.consecutive_failures:
+            return "failing"
+        return "stale" if self.stale else "ok"
+
+
+def feed_health(source: FeedSource, *, now: datetime | None = None) -> FeedHealth:
+    now = now or timezone.now()
+    return FeedHealth(
+        source=source,
+        last_run=source.runs.first(),
+        age=source.age(now),
+        stale=source.is_stale(now),
+        advisories=Advisory.objects.filter(source=source.kind).count(),
+    )
+
+
+def feeds_health(*, now: datetime | None = None) -> list[FeedHealth]:
+    return [feed_health(source, now=now) for source in FeedSource.objects.all()]
+
+
+def feed_get(*, slug: str) -> FeedSource:
+    return get_object_or_404(FeedSource, slug=slug)

@@ -60,3 +60,21 @@ def render_packet(packet_id: int) -> str:
         return packet_render(packet_id=packet_id).status
     except AuditPacket.DoesNotExist:
         return "gone"
+
+
+@shared_task(
+    name="evidence.feeds.sync",
+    acks_late=True,
+    soft_time_limit=50 * 60,
+    time_limit=55 * 60,
+)
+def sync_feed(slug: str, trigger: str = "beat") -> str:
+    """Sync one feed source (fetch failures are recorded on the run, not retried here: the
+    fetcher already retries transient errors, and beat tries again at the next interval)."""
+    from evidence.feeds.sync import feed_sync
+    from evidence.models import FeedSource
+
+    source = FeedSource.objects.filter(slug=slug, enabled=True).first()
+    if source is None:
+        return "disabled"
+    return feed_sync(source, trigger=trigger).status

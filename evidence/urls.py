@@ -15,6 +15,8 @@ urlpatterns = [
     path("packets/new/", views.packet_create, name="packet-create"),
     path("packets/<int:packet_id>/", views.packet_detail, name="packet"),
     path("packets/<int:packet_id>/download/", views.packet_download, name="packet-download"),
+    path("feeds/", views.feed_list, name="feeds"),
+    path("feeds/<slug:feed>/", views.feed_detail, name="feed"),
     path("tokens/", views.token_list, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
 ]

@@ -208,3 +208,21 @@ def token_revoke(request: HttpRequest, access: Access, token_id: int) -> HttpRes
     api_token_revoke(token=token, revoked_by=request.user)
     messages.success(request, f"Token {token.name} revoked.")
     return redirect("evidence:tokens", org=access.organization.slug)
+
+
+@org_view()
+def feed_list(request: HttpRequest, access: Access) -> HttpResponse:
+    """Health of every advisory feed: last success, age, failures, stale."""
+    context = {"access": access, "feeds": selectors.feeds_health()}
+    return render(request, "evidence/feed_list.html", context)
+
+
+@org_view()
+def feed_detail(request: HttpRequest, access: Access, feed: str) -> HttpResponse:
+    source = selectors.feed_get(slug=feed)
+    context = {
+        "access": access,
+        "feed": selectors.feed_health(source),
+        "runs": source.runs.select_related("payload")[:50],
+    }
+    return render(request, "evidence/feed_detail.html", context)

@@ -163,6 +163,14 @@ SBOM_MAX_STRING = env_int("SBOM_MAX_STRING", 8192)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SBOM_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# Advisory feeds: outbound fetches (http/https only), bounded in size and time.
+FEED_MAX_BYTES = env_int("FEED_MAX_BYTES", 512 * 1024 * 1024)
+FEED_MAX_DECOMPRESSED_BYTES = env_int("FEED_MAX_DECOMPRESSED_BYTES", 2 * 1024 * 1024 * 1024)
+FEED_HTTP_TIMEOUT = env_int("FEED_HTTP_TIMEOUT", 60)  # s per connect/read; x10 per download
+FEED_HTTP_RETRIES = env_int("FEED_HTTP_RETRIES", 3)  # on 5xx, 429, timeouts, resets only
+FEED_HTTP_BACKOFF = env_int("FEED_HTTP_BACKOFF_MS", 2000) / 1000  # doubled per retry
+FEED_MAX_DOCUMENTS = env_int("FEED_MAX_DOCUMENTS", 5000)  # per run, for changes.csv indexes
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "portal.accounts.authentication.BearerTokenAuthentication",

@@ -1,19 +1,39 @@
 """Evidence models, one module per domain."""
 
+from evidence.models.advisory import (
+    Advisory,
+    AdvisoryAlias,
+    AffectedPackage,
+    FeedPayload,
+    FeedRun,
+    FeedSource,
+    KevEntry,
+    RetiredPackage,
+    RunStatus,
+)
 from evidence.models.fleet import Distribution, Environment, Fleet, Host
 from evidence.models.ledger import Package, PackageInterval
 from evidence.models.packet import AuditPacket, PacketStatus
 from evidence.models.sbom import SbomDocument, SbomStatus
 
 __all__ = [
+    "Advisory",
+    "AdvisoryAlias",
+    "AffectedPackage",
     "AuditPacket",
     "Distribution",
     "Environment",
+    "FeedPayload",
+    "FeedRun",
+    "FeedSource",
     "Fleet",
     "Host",
+    "KevEntry",
     "Package",
     "PackageInterval",
     "PacketStatus",
+    "RetiredPackage",
+    "RunStatus",
     "SbomDocument",
     "SbomStatus",
 ]
