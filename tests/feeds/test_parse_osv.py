@@ -670,3 +670,150 @@ def test_all_zip_of_20000_records() -> None:
     }
     result = osv.parse(zip_of(entries))
     assert len(result.advisories) == 20_000 and not result.errors
+
+
+# --- fast paths give what the general ones give -----------------------------------------------
+
+
+def _entries_read_both_ways(data: bytes) -> list[tuple[bytes | None, bytes]]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return [(osv._plain_entry_bytes(data, i), archive.read(i)) for i in archive.infolist()]
+
+
+@pytest.mark.parametrize(
+    "method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]
+)
+def test_zip_entries_read_directly_are_what_zipfile_reads(method: int) -> None:
+    entries = {
+        "A-1.json": json.dumps(record(id="A-1")).encode(),
+        "dir/ünïcode-Ä.json": json.dumps(record(id="A-2", details="é" * 3000)).encode(),
+        "empty.json": b"",
+    }
+    data = zip_of(entries, method)
+    for direct, read in _entries_read_both_ways(data):
+        if method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            assert direct == read  # read without ZipFile.open
+        else:
+            assert direct is None  # left to ZipFile.open
+    assert len(osv.parse(data).advisories) == 2
+
+
+def test_zip_entries_with_data_descriptors_read_directly() -> None:
+    class Unseekable(io.RawIOBase):
+        def __init__(self) -> None:
+            self.out = io.BytesIO()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b: Any) -> int:
+            return self.out.write(b)
+
+    stream = Unseekable()
+    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
+        for n in range(3):
+            with archive.open(f"A-{n}.json", "w") as handle:
+                handle.write(json.dumps(record(id=f"A-{n}")).encode())
+    data = stream.out.getvalue()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert all(info.flag_bits & 0x08 for info in archive.infolist())
+    assert all(direct == read for direct, read in _entries_read_both_ways(data))
+    assert [a.external_id for a in osv.parse(data).advisories] == ["A-0", "A-1", "A-2"]
+
+
+def test_zip_entry_oddities_are_left_to_zipfile() -> None:
+    good = json.dumps(record(id="A-1")).encode()
+    data = zip_of({"A-1.json": good, "A-2.json": json.dumps(record(id="A-2")).encode()})
+    # the local header names another file than the central directory
+    renamed = bytearray(data)
+    renamed[data.index(b"A-2.json")] = ord("B")
+    result = osv.parse(bytes(renamed))
+    assert [a.external_id for a in result.advisories] == ["A-1"]
+    assert result.errors[0].location == "A-2.json"
+    assert "differ" in result.errors[0].message
+    # a corrupt deflate stream
+    broken = bytearray(data)
+    start = data.index(b"A-2.json") + len("A-2.json")
+    broken[start : start + 40] = bytes(40)
+    result = osv.parse(bytes(broken))
+    assert [a.external_id for a in result.advisories] == ["A-1"]
+    assert result.errors[0].location == "A-2.json"
+    assert "cannot be read" in result.errors[0].message
+    # an archive cut inside an entry's data
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        info = archive.getinfo("A-2.json")
+    assert osv._plain_entry_bytes(data[: info.header_offset + 40], info) is None
+    assert osv._plain_entry_bytes(data[: info.header_offset + 10], info) is None
+
+
+def _nested(levels: int) -> Any:
+    value: Any = "x"
+    for _ in range(levels - 2):  # the record and database_specific are two levels
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("levels", [9, 10, 11, 40])
+def test_depth_limit_holds_for_small_records(levels: int) -> None:
+    limits = FeedLimits(max_depth=10)
+    value = record(id="A-1", affected=[], database_specific={"deep": _nested(levels)})
+    payload = json.dumps(value).encode()
+    single = osv.parse(payload, limits=limits) if levels <= 10 else None
+    archived = osv.parse(zip_of({"A-1.json": payload}), limits=limits)
+    if levels <= 10:
+        assert single is not None and len(single.advisories) == 1
+        assert len(archived.advisories) == 1
+    else:
+        with pytest.raises(FeedError, match="max_depth"):
+            osv.parse(payload, limits=limits)
+        assert not archived.advisories
+        assert "max_depth" in archived.errors[0].message
+
+
+def test_few_brackets_but_bad_json_keeps_the_message() -> None:
+    result = osv.parse(zip_of({"A-1.json": b'{"id": "A-1", "modified": }'}))
+    assert result.errors[0].location == "A-1.json"
+    assert result.errors[0].message.startswith("not JSON: ")
+    assert "at line 1, column" in result.errors[0].message
+
+
+@pytest.mark.parametrize(
+    "package_type", sorted(set(osv._LANGUAGES.values()) | {"rpm", "deb", "hackage", "pub"})
+)
+def test_canonical_names_agree_with_packageurl(package_type: str) -> None:
+    names = ["demo", "Demo", "demo_x", "demo.x-1", "a~b", "a@b", "a b", "naïve", "a%20b", "a:b",
+             "a/b", "a?b", "a#b", ".", "..", "-", "_"]  # fmt: skip
+    namespaces = ["", "org.example", "Org.Example", "@scope", "github.com/x", "a//b", "a/", "x y"]
+    for namespace in namespaces:
+        for name in names:
+            assert osv._canonical(package_type, namespace, name) == osv._canonical_slow(
+                package_type, namespace, name
+            ), (package_type, namespace, name)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2024-05-01T10:20:30Z", "2024-02-29T00:00:00Z", "2024-13-01T00:00:00Z",
+     "2024-05-01T24:00:00Z", " 2024-05-01T00:00:0Z", "2024-05-01T10:20:30+02:00"],
+)  # fmt: skip
+def test_common_timestamp_form_reads_as_parse_datetime(value: str) -> None:
+    from evidence.feeds.common import parse_datetime
+
+    try:
+        expected: object = parse_datetime(value)
+    except ValueError as exc:
+        expected = f'"modified": {exc}'
+    result = osv.parse(json.dumps(record(modified=value)).encode())
+    if isinstance(expected, datetime):
+        assert only(result).modified_at == expected
+        assert only(result).modified_at.tzinfo == expected.tzinfo
+    else:
+        assert result.errors[0].message == expected
+
+
+def test_identity_cache_is_emptied_after_parsing() -> None:
+    entries = [affected_with("PyPI", name="Demo_Pkg"), affected_with("PyPI", name="demo-pkg")]
+    first = parse_record(record(affected=entries))
+    assert not osv._identities
+    assert [(r.name, r.namespace) for r in first.affected] == [("demo-pkg", "")] * 2
+    assert parse_record(record(affected=entries)) == first
