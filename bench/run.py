@@ -1,7 +1,9 @@
 """Patchproof benchmarks: `make bench`. Prints a table and writes bench/results.json.
 
 Runs against PostgreSQL (`DATABASE_URL`, default a `patchproof_bench` database on
-127.0.0.1, created if missing), because that is where the figures matter.
+127.0.0.1), because that is where the figures matter. That database is dropped, created and
+migrated afresh for every run, so that the figures do not depend on what earlier runs left in
+it (see `fresh_database`).
 """
 
 from __future__ import annotations
@@ -23,13 +25,18 @@ os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="patchproof-bench-me
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 
-def ensure_database() -> None:
+def fresh_database() -> None:
+    """Drop and create the bench database, so that every run starts from the same empty,
+    migrated schema. Only a database whose name ends in `_bench` is ever dropped (one named
+    otherwise is used as it is), and BENCH_KEEP_DATABASE=1 keeps it too."""
     import dj_database_url
     import psycopg
 
     config = dj_database_url.parse(os.environ["DATABASE_URL"])
     if config["ENGINE"] != "django.db.backends.postgresql":
         return
+    name = config["NAME"]
+    droppable = name.endswith("_bench") and os.environ.get("BENCH_KEEP_DATABASE", "") in ("", "0")
     admin = psycopg.connect(
         host=config["HOST"] or None,
         port=config["PORT"] or None,
@@ -38,14 +45,19 @@ def ensure_database() -> None:
         dbname="postgres",
         autocommit=True,
     )
+    quoted = '"' + name.replace('"', '""') + '"'
     with admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
-        if exists.fetchone() is None:
-            admin.execute(f'CREATE DATABASE "{config["NAME"]}"')
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists and droppable:
+            admin.execute(f"DROP DATABASE {quoted} WITH (FORCE)")
+        if not exists or droppable:
+            admin.execute(f"CREATE DATABASE {quoted}")
+    if not droppable:
+        print(f"note: benchmarking in the existing database {name!r}, not a fresh one")
 
 
 def main() -> None:
-    ensure_database()
+    fresh_database()
     import django
 
     django.setup()

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evidence.ledger import ledger_apply, packages_upsert, snapshot_time_unique
-from evidence.models import Host, PackageInterval, SbomDocument, SbomStatus
+from evidence import ledger as ledger_module
+from evidence.ledger import (
+    ledger_apply,
+    packages_known,
+    packages_upsert,
+    purl_hash,
+    snapshot_apply,
+    snapshot_time_unique,
+)
+from evidence.models import Host, Package, PackageInterval, SbomDocument, SbomStatus
 from evidence.sbom.model import Component
 from tests.factories import HostFactory
 
@@ -26,8 +35,11 @@ def rpm(name: str, version: str = "1.0-1.fc40") -> Component:
     return Component(purl=purl, type="rpm", name=name, version=version, namespace="fedora")
 
 
-def snapshot(host: Host, when: datetime, components: list[Component]) -> SbomDocument:
-    """What sbom_ingest does for one host snapshot, without the parsing."""
+def snapshot(
+    host: Host, when: datetime, components: list[Component], *, ingest_path: bool = False
+) -> SbomDocument:
+    """What sbom_ingest does for one host snapshot, without the parsing: `packages_upsert` then
+    `ledger_apply`, or with `ingest_path` the combined `snapshot_apply` that sbom_ingest uses."""
     with transaction.atomic():
         locked = Host.objects.select_for_update().get(pk=host.pk)
         doc = SbomDocument.objects.create(
@@ -37,8 +49,11 @@ def snapshot(host: Host, when: datetime, components: list[Component]) -> SbomDoc
             status=SbomStatus.PROCESSING,
         )
         taken = snapshot_time_unique(host=locked, wanted=when, document_id=doc.pk)
-        ids = packages_upsert(components)
-        ledger_apply(host=locked, document=doc, taken_at=taken, package_ids=set(ids.values()))
+        if ingest_path:
+            snapshot_apply(host=locked, document=doc, taken_at=taken, components=components)
+        else:
+            ids = packages_upsert(components)
+            ledger_apply(host=locked, document=doc, taken_at=taken, package_ids=set(ids.values()))
         SbomDocument.objects.filter(pk=doc.pk).update(status=SbomStatus.INGESTED, snapshot_at=taken)
     return doc
 
@@ -146,15 +161,17 @@ snapshots = st.lists(
 )
 @given(history=snapshots, order=st.randoms(use_true_random=False))
 def test_arrival_order_does_not_change_the_ledger(history, order) -> None:
-    in_order, shuffled = HostFactory.create(), HostFactory.create()
+    in_order, shuffled, ingested = (HostFactory.create() for _ in range(3))
     for day, members in sorted(history):
         snapshot(in_order, t(day), [UNIVERSE[i] for i in sorted(members)])
     arrival = list(history)
     order.shuffle(arrival)
     for day, members in arrival:
         snapshot(shuffled, t(day), [UNIVERSE[i] for i in sorted(members)])
+        snapshot(ingested, t(day), [UNIVERSE[i] for i in sorted(members)], ingest_path=True)
 
     assert ledger(shuffled) == ledger(in_order)
+    assert ledger(ingested) == ledger(in_order)
     # And the ledger says exactly what each snapshot said.
     for day, members in history:
         present = {
@@ -164,3 +181,93 @@ def test_arrival_order_does_not_change_the_ledger(history, order) -> None:
             .values_list("package__name", "package__version")
         }
         assert present == {f"{UNIVERSE[i].name}@{UNIVERSE[i].version}" for i in members}
+
+
+@pytest.mark.django_db
+def test_purls_whose_keys_collide_get_packages_of_their_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A key is only an index: purls that share one (here all of them) still get one package
+    each, found again by their purl, on PostgreSQL's COPY path and the ORM path alike."""
+    monkeypatch.setattr(ledger_module, "purl_hash", lambda purl: 42)
+    first = packages_upsert([rpm("a"), rpm("b")])
+    second = packages_upsert([rpm("c"), rpm("b"), rpm("a")])
+
+    assert len(set(first.values())) == 2
+    assert {purl: second[purl] for purl in first} == first
+    stored = dict(Package.objects.values_list("purl", "purl_hash"))
+    assert sorted(stored.values()) == [42, 43, 44]
+    assert {stored[purl] for purl in first} == {42, 43}
+
+    host = HostFactory.create()
+    snapshot(host, t(1), [rpm("a"), rpm("b")], ingest_path=True)
+    snapshot(host, t(2), [rpm("b"), rpm("c")], ingest_path=True)
+    assert ledger(host) == [
+        ("a@1.0-1.fc40", t(1), t(2)),
+        ("b@1.0-1.fc40", t(1), None),
+        ("c@1.0-1.fc40", t(2), None),
+    ]
+
+
+@pytest.mark.django_db
+def test_key_probing_wraps_around_the_largest_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    top = (1 << 63) - 1
+    monkeypatch.setattr(ledger_module, "purl_hash", lambda purl: top)
+    ids = packages_upsert([rpm("a"), rpm("b")])
+
+    assert len(set(ids.values())) == 2
+    assert sorted(Package.objects.values_list("purl_hash", flat=True)) == [-(1 << 63), top]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_package_inserted_meanwhile_is_looked_up_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The look-up missed a package that another ingest inserted before our write: the write
+    fails (PostgreSQL) or skips it (elsewhere), and the next round finds it."""
+    existing = packages_upsert([rpm("a")])
+    real = ledger_module._packages_at
+    calls: list[int] = []
+
+    def stale_first_time(keys: list[int]) -> dict[int, tuple[int, str]]:
+        calls.append(len(keys))
+        return {} if len(calls) == 1 else real(keys)
+
+    monkeypatch.setattr(ledger_module, "_packages_at", stale_first_time)
+    with transaction.atomic():
+        ids = packages_upsert([rpm("a"), rpm("b")])
+
+    assert ids[rpm("a").purl] == existing[rpm("a").purl]
+    assert Package.objects.count() == 2
+    assert Package.objects.get(pk=ids[rpm("b").purl]).purl == rpm("b").purl
+    assert len(calls) == 2
+
+
+@pytest.mark.django_db
+def test_known_packages_are_not_looked_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = HostFactory.create()
+    snapshot(host, t(1), [rpm("a"), rpm("b")], ingest_path=True)
+    known = packages_known(host=host)
+    assert set(known) == {rpm("a").purl, rpm("b").purl}
+
+    looked_up: list[list[int]] = []
+    real = ledger_module._packages_at
+
+    def counting(keys: list[int]) -> Any:
+        looked_up.append(keys)
+        return real(keys)
+
+    monkeypatch.setattr(ledger_module, "_packages_at", counting)
+    ids = packages_upsert([rpm("a"), rpm("b"), rpm("c")], known=known)
+    # (Twice without COPY: the ORM path reads what it wrote in a second round.)
+    assert looked_up and all(keys == [purl_hash(rpm("c").purl)] for keys in looked_up)
+    assert {purl: ids[purl] for purl in known} == known
+
+
+def test_purl_key_is_the_first_half_of_the_md5_as_the_migration_computes_it() -> None:
+    import hashlib
+    import importlib
+
+    migration = importlib.import_module("evidence.migrations.0004_ledger_speed")
+    for purl in ("pkg:rpm/fedora/bash@5.2-1.fc40?arch=x86_64", "pkg:generic/x@1", "é"):
+        old_key = hashlib.md5(purl.encode(), usedforsecurity=False).hexdigest()  # 0002's key
+        assert migration._key(old_key) == purl_hash(purl)
+        assert -(1 << 63) <= purl_hash(purl) < (1 << 63)

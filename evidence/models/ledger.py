@@ -13,13 +13,16 @@ class Package(models.Model):
     """One package identity: a canonical purl with its version and qualifiers.
 
     Shared by every host that has it, so a fleet of 1,000 hosts with the same 2,000 packages
-    stores 2,000 rows here. `purl_hash` (MD5 of the purl, as an index key only) keeps the unique
-    index small whatever the purl's length. Descriptive fields (CPE, hashes, licences,
-    supplier) come from the first SBOM that named the package.
+    stores 2,000 rows here. `purl_hash` is the unique index key: a 64-bit integer from the MD5 of
+    the purl (`evidence.ledger.purl_hash`), small and cheap to index whatever the purl's length.
+    It is not trusted on its own: every look-up compares the purl, and a purl whose key is taken
+    by another purl gets the next free key (see `evidence.ledger.packages_upsert`). Packages are
+    never deleted (intervals PROTECT them), which keeps those probe chains whole. Descriptive
+    fields (CPE, hashes, licences, supplier) come from the first SBOM that named the package.
     """
 
     purl = models.TextField()
-    purl_hash = models.CharField(max_length=32, unique=True)
+    purl_hash = models.BigIntegerField(unique=True)
     type = models.CharField(max_length=32)
     namespace = models.CharField(max_length=255, blank=True)
     name = models.TextField()
@@ -45,9 +48,15 @@ class PackageInterval(models.Model):
     `present_until` (the first snapshot without it; NULL while it is still installed).
 
     Times are snapshot times of the host's SBOMs; `opened_by` / `closed_by` name those SBOMs.
+    Indexes are kept to what the ledger and its readers use, because every new host writes one
+    row per package: `host` has no index of its own (the host indexes start with it), and
+    `present_until` and `closed_by` are indexed only where set (most intervals are open; the
+    open ones are found through the one-open-interval-per-package constraint's index).
     """
 
-    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="package_intervals")
+    host = models.ForeignKey(
+        Host, on_delete=models.CASCADE, related_name="package_intervals", db_index=False
+    )
     package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="intervals")
     present_from = models.DateTimeField()
     present_until = models.DateTimeField(null=True, blank=True)
@@ -55,14 +64,29 @@ class PackageInterval(models.Model):
         SbomDocument, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     closed_by = models.ForeignKey(
-        SbomDocument, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        SbomDocument,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
 
     class Meta:
         ordering = ["present_from", "pk"]
         indexes = [
-            models.Index(fields=["host", "present_until"], name="interval_host_open"),
+            # Open intervals are found through interval_one_open_per_package below.
+            models.Index(
+                fields=["host", "present_until"],
+                condition=Q(present_until__isnull=False),
+                name="interval_host_closed",
+            ),
             models.Index(fields=["host", "present_from"], name="interval_host_from"),
+            models.Index(
+                fields=["closed_by"],
+                condition=Q(closed_by__isnull=False),
+                name="interval_closed_by",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

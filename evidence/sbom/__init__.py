@@ -1,4 +1,4 @@
-"""SBOM parsers: bytes in, plain dataclasses out. No ORM, no settings, no I/O beyond the bytes.
+"""SBOM parsers: bytes in, plain data types out. No ORM, no settings, no I/O beyond the bytes.
 
 `sbom_sniff` is the cheap upload-time check (which format is it, is it plausibly whole);
 `sbom_parse` reads the document into a `ParsedSbom`. Both raise `SbomParseError` with a message

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from sys import intern as _intern
 from typing import Any
 
 from evidence.sbom.components import (
@@ -84,6 +85,7 @@ def cyclonedx_result(
 
 
 _IDENTITY_KEYS = ("purl", "name", "version", "group", "cpe", "bom-ref")
+_hex = HEX_DIGITS.fullmatch
 
 
 def _text(entry: dict[str, Any], key: str, where: str) -> str:
@@ -107,16 +109,22 @@ def _hashes(hashes: Any, where: str, builder: ComponentBuilder) -> tuple[tuple[s
         if type(item) is dict:
             alg, content = item.get("alg"), item.get("content")
             if type(alg) is str and type(content) is str:
-                # The common case inline; anything unusual goes through hash_pair.
-                lowered = content.lower()
+                # The common case inline (lowercase hex already: no copy made); anything
+                # unusual goes through hash_pair.
                 normalised = ALGORITHMS.get(alg)
-                if normalised and len(lowered) <= 1024 and HEX_DIGITS.fullmatch(lowered):
-                    out.append((normalised, lowered))
+                if normalised and len(content) <= 1024 and _hex(content):
+                    out.append((normalised, content))
                 else:
                     pair = builder.hash_pair(alg, content, where=where)
                     if pair is not None:
                         out.append(pair)
     return tuple(out)
+
+
+# One shared tuple per single licence id ("MIT" on 100,000 components is one object, not
+# 100,000 strings and tuples); cleared when full, like the purl query cache.
+_ONE_LICENCE: dict[str, tuple[str]] = {}
+_ONE_LICENCE_KEPT = 4096
 
 
 def _licenses(licenses: Any) -> tuple[str, ...]:
@@ -127,7 +135,12 @@ def _licenses(licenses: Any) -> tuple[str, ...]:
         if type(licence) is dict:
             value = licence.get("id")
             if type(value) is str and value:
-                return (value,)
+                shared = _ONE_LICENCE.get(value)
+                if shared is None:
+                    if len(_ONE_LICENCE) >= _ONE_LICENCE_KEPT:
+                        _ONE_LICENCE.clear()
+                    shared = _ONE_LICENCE[value] = (_intern(value),)
+                return shared
     found: list[str] = []
     for item in licenses:
         if type(item) is not dict:
@@ -145,13 +158,12 @@ def _licenses(licenses: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def _supplier(entry: dict[str, Any]) -> str:
-    supplier = entry.get("supplier")
+def _supplier(supplier: Any, publisher: Any) -> str:
+    """The supplier's name, else the publisher (the entry's `supplier` and `publisher`)."""
     if type(supplier) is dict:
         name = supplier.get("name")
         if type(name) is str and name.strip():
             return name.strip()
-    publisher = entry.get("publisher")
     return publisher.strip() if type(publisher) is str else ""
 
 
@@ -164,8 +176,8 @@ def _add(entry: dict[str, Any], where: str, builder: ComponentBuilder) -> None:
         and type(group) is str and type(cpe) is str and type(ref) is str
     ):  # fmt: skip
         purl, name, version, group, cpe, ref = (_text(entry, key, where) for key in _IDENTITY_KEYS)
-    hashes = get("hashes")
-    licenses = get("licenses")
+    hashes, licenses = get("hashes"), get("licenses")
+    supplier, publisher = get("supplier"), get("publisher")
     builder.append(
         where,
         purl,
@@ -175,7 +187,7 @@ def _add(entry: dict[str, Any], where: str, builder: ComponentBuilder) -> None:
         cpe,
         _hashes(hashes, where, builder) if hashes else (),
         _licenses(licenses) if licenses else (),
-        _supplier(entry),
+        _supplier(supplier, publisher) if supplier or publisher else "",
         ref,
     )
 

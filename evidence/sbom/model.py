@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 
 class SbomParseError(ValueError):
@@ -26,8 +27,7 @@ class Limits:
     max_string: int = 8192
 
 
-@dataclass(frozen=True, slots=True)
-class Component:
+class Component(NamedTuple):
     """One package of an SBOM, identified by its canonical purl.
 
     `purl` is canonical (packageurl-python's `to_string()` of the parsed purl, qualifiers
@@ -35,6 +35,9 @@ class Component:
     `version` is the purl's version verbatim. For rpm and deb, `epoch` comes from the `epoch`
     qualifier (or an `E:` version prefix), `release` is the part after the last '-' of the
     version (rpm release, deb revision), `arch` and `distro` are the qualifiers of that name.
+
+    A named tuple rather than a frozen dataclass: as immutable, and a third of the cost to
+    build (`components.component_new`), which counts at hundreds of thousands per document.
     """
 
     purl: str

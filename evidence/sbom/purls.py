@@ -35,9 +35,15 @@ class Purl(NamedTuple):
     epoch: str
 
 
-# Characters percent-encoding leaves alone ('/' and ':' included); '#', '%', '?', '&', '=',
-# '+' and spaces are not among them, so a purl made of these needs no decoding.
-_SAFE_HEAD = re.compile(r"pkg:[A-Za-z0-9._~:/@-]+")
+# A purl whose type, namespace segments, name and version are made only of characters that
+# percent-encoding leaves alone ('#', '%', '?', '&', '=', '+' and spaces are not among them),
+# so that it needs no decoding: type, namespace (segments joined by single slashes), name,
+# version (':' allowed, as in an epoch) and the raw query after the first '?'.
+# Possessive quantifiers: no backtracking; the namespace group keeps its trailing slash.
+_FAST_PURL = re.compile(
+    r"pkg:([A-Za-z0-9._~-]++)/((?:[A-Za-z0-9._~-]++/)*+)([A-Za-z0-9._~-]++)"
+    r"(?:@([A-Za-z0-9._~:-]++))?(?:\?(.*))?"
+).fullmatch
 _QUALIFIER = re.compile(r"([a-z][a-z0-9._-]*)=([A-Za-z0-9._~:/-]+)")
 # Types for which packageurl-python applies no type-specific normalisation to such strings.
 _FAST_TYPES = frozenset(
@@ -53,6 +59,7 @@ _NO_QUALIFIERS: dict[str, str] = {}  # shared: Purl.qualifiers is read-only by c
 _Query = tuple[str, dict[str, str], str, str, str]
 _queries: dict[str, _Query | None] = {}
 _QUERIES_KEPT = 4096
+_UNSEEN: _Query = ("", {}, "", "", "")  # a marker: never a cached value
 
 _EPOCH_PREFIX = re.compile(r"(\d+):")
 
@@ -96,42 +103,42 @@ def _qualifier_fields(qualifiers: dict[str, str]) -> tuple[str, str, str]:
 def purl_fast(purl: str) -> Purl | None:
     """The parsed purl if it needs no decoding and no type-specific normalisation, else None
     (then packageurl-python decides: see `purl_parse`)."""
-    head, question, query = purl.partition("?")
-    if not _SAFE_HEAD.fullmatch(head):
+    match = _FAST_PURL(purl)
+    if match is None:
         return None
-    path, at, version = head.rpartition("@")
-    if not at:
-        path, version = head, ""
-    elif not version or "@" in path or "/" in version:
-        return None
-    ptype, _, rest = path[4:].partition("/")
-    if ":" in path[4:] or not rest or rest[0] == "/" or rest[-1] == "/" or "//" in rest:
-        return None
-    namespace, _, name = rest.rpartition("/")
+    ptype, namespace, name, version, query = match.groups()
+    if namespace:
+        namespace = intern(namespace[:-1])
     if ptype not in _FAST_TYPES:
         if ptype not in _LOWERCASED_TYPES:
             return None
-        if name != name.lower() or namespace != namespace.lower():
+        if name != name.lower() or (namespace and namespace != namespace.lower()):
             return None
         if ptype == "pypi" and "_" in name:
             return None
-        if ptype == "oci" and version != version.lower():
+        if ptype == "oci" and version and version != version.lower():
             return None
-    if not question:
+    if query is None:
         return _new_purl(
             Purl,
-            (purl, intern(ptype), intern(namespace), name, version, _NO_QUALIFIERS, "", "", ""),
-        )
-    parsed = _query(query)
+            (
+                purl, intern(ptype), namespace, name, version or "", _NO_QUALIFIERS, "", "", "",
+            ),
+        )  # fmt: skip
+    parsed = _queries.get(query, _UNSEEN)
+    if parsed is _UNSEEN:
+        parsed = _query(query)
     if parsed is None:
         return None
     canonical_query, qualifiers, arch, distro, epoch = parsed
     if canonical_query != query:
-        purl = f"{head}?{canonical_query}"
+        purl = f"{purl[: match.start(5) - 1]}?{canonical_query}"
     return _new_purl(
         Purl,
-        (purl, intern(ptype), intern(namespace), name, version, qualifiers, arch, distro, epoch),
-    )
+        (
+            purl, intern(ptype), namespace, name, version or "", qualifiers, arch, distro, epoch,
+        ),
+    )  # fmt: skip
 
 
 @lru_cache(maxsize=4096)

@@ -82,6 +82,8 @@ def json_schema_check(doc: Any, version: str, findings: Findings, *, root: str =
     if findings.count("schema") >= MAX_VIOLATIONS:
         return False
     validator = _json_validator(version) if root == "$" else _json_component_validator(version)
+    if validator.is_valid(doc):  # the common case, a tenth faster than collecting no errors
+        return True
     valid = True
     for error in validator.iter_errors(doc):
         valid = False
