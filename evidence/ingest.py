@@ -15,14 +15,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from evidence.ledger import (
-    ledger_apply,
-    packages_known,
-    packages_upsert,
-    snapshot_time_unique,
-)
+from evidence.ledger import snapshot_apply, snapshot_time_unique
 from evidence.models import Fleet, Host, SbomDocument, SbomStatus
 from evidence.sbom import sbom_parse, sbom_sniff
+from evidence.sbom.jsondoc import gc_paused
 from evidence.sbom.model import Limits, SbomParseError
 from portal.accounts.audit import audit_record
 from portal.accounts.models import ApiToken, Organization
@@ -210,7 +206,10 @@ def sbom_ingest(*, document_id: int) -> SbomDocument:
             f"the document's creation time {parsed.created_at.isoformat()} is in the future; "
             "the time it was received is used instead"
         )
-    with transaction.atomic():
+    # The ledger work creates tens of thousands of short-lived, acyclic tuples; left on, the
+    # cyclic collector would walk every live object (the parsed components among them)
+    # again and again.
+    with gc_paused(), transaction.atomic():
         change = None
         snapshot = None
         if doc.host_id:
@@ -218,9 +217,8 @@ def sbom_ingest(*, document_id: int) -> SbomDocument:
             snapshot = snapshot_time_unique(
                 host=host, wanted=created or doc.received_at, document_id=doc.pk
             )
-            package_ids = packages_upsert(parsed.components, known=packages_known(host=host))
-            change = ledger_apply(
-                host=host, document=doc, taken_at=snapshot, package_ids=set(package_ids.values())
+            change = snapshot_apply(
+                host=host, document=doc, taken_at=snapshot, components=parsed.components
             )
             host.first_seen_at = min(filter(None, [host.first_seen_at, snapshot]))
             host.last_seen_at = max(filter(None, [host.last_seen_at, snapshot]))
@@ -247,8 +245,17 @@ def sbom_ingest(*, document_id: int) -> SbomDocument:
         if not updated:
             # Taken from us meanwhile (the sweeper re-queued it): undo our ledger changes.
             transaction.set_rollback(True)
+        elif change is not None:
+            _match_after_commit(doc.pk)
     doc.refresh_from_db()
     return doc
+
+
+def _match_after_commit(document_id: int) -> None:
+    """Once the snapshot is committed, recompute the exposures of the names it changed."""
+    from evidence.tasks import exposures_for_snapshot_task
+
+    transaction.on_commit(lambda: exposures_for_snapshot_task.delay(document_id))
 
 
 def sbom_requeue_stuck(*, older_than: timedelta) -> list[int]:

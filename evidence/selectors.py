@@ -3,6 +3,7 @@ what that access may see; a lookup outside it raises Http404."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,6 +14,7 @@ from django.utils import timezone
 from evidence.models import (
     Advisory,
     AuditPacket,
+    Exposure,
     FeedRun,
     FeedSource,
     Fleet,
@@ -141,3 +143,43 @@ def feeds_health(*, now: datetime | None = None) -> list[FeedHealth]:
 
 def feed_get(*, slug: str) -> FeedSource:
     return get_object_or_404(FeedSource, slug=slug)
+
+
+# Exposures.
+
+
+def exposures_visible(access: Access, *, now: datetime | None = None) -> QuerySet[Exposure]:
+    """The caller's exposures (a fleet-scoped caller: its fleet's), with `current_status`."""
+    qs = Exposure.objects.filter(organization=access.organization)
+    if access.fleet_id is not None:
+        qs = qs.filter(fleet_id=access.fleet_id)
+    return qs.with_status(now).select_related("host", "fleet", "advisory", "package")
+
+
+EXPOSURE_FILTERS = ("fleet", "host", "advisory", "cve", "tier", "status", "kev")
+
+
+def exposures_filtered(
+    access: Access, params: Mapping[str, str], *, now: datetime | None = None
+) -> QuerySet[Exposure]:
+    """Exposures narrowed by the query parameters users filter on (unknown values match
+    nothing rather than everything)."""
+    qs = exposures_visible(access, now=now)
+    if params.get("fleet"):
+        qs = qs.filter(fleet__slug=params["fleet"])
+    if params.get("host"):
+        host = params["host"]
+        qs = qs.filter(host_id=int(host)) if host.isdigit() else qs.filter(host__hostname=host)
+    if params.get("advisory"):
+        qs = qs.filter(advisory__external_id=params["advisory"])
+    if params.get("cve"):
+        qs = qs.filter(advisory__aliases__alias=params["cve"].upper()).distinct()
+    if params.get("tier"):
+        qs = qs.filter(tier=params["tier"])
+    if params.get("status"):
+        qs = qs.filter(current_status=params["status"])  # type: ignore[misc]  # annotated
+    if params.get("kev") in ("1", "true", "yes"):
+        qs = qs.filter(kev_added_at__isnull=False)
+    elif params.get("kev") in ("0", "false", "no"):
+        qs = qs.filter(kev_added_at__isnull=True)
+    return qs

@@ -78,3 +78,38 @@ def sync_feed(slug: str, trigger: str = "beat") -> str:
     if source is None:
         return "disabled"
     return feed_sync(source, trigger=trigger).status
+
+
+@shared_task(
+    name="evidence.exposures.for_advisories",
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=30 * 60,
+    time_limit=35 * 60,
+)
+def exposures_for_advisories_task(advisory_ids: list[int]) -> dict[str, int]:
+    """Match new or changed advisories against every ledger (idempotent: a reconcile)."""
+    from evidence.matching import exposures_for_advisories
+
+    return exposures_for_advisories(advisory_ids).as_dict()
+
+
+@shared_task(
+    name="evidence.exposures.for_snapshot",
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=10 * 60,
+    time_limit=12 * 60,
+)
+def exposures_for_snapshot_task(document_id: int) -> dict[str, int]:
+    """Match the package names a newly applied snapshot changed (idempotent: a reconcile)."""
+    from evidence.matching import ReconcileCounts, exposures_for_snapshot
+
+    document = SbomDocument.objects.filter(pk=document_id).first()
+    if document is None:
+        return ReconcileCounts().as_dict()
+    return exposures_for_snapshot(document).as_dict()

@@ -143,6 +143,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "ingest"
 CELERY_TASK_ROUTES = {
     "evidence.sbom.*": {"queue": "ingest"},
+    "evidence.exposures.*": {"queue": "ingest"},
     "evidence.feeds.*": {"queue": "feeds"},
     "evidence.packets.*": {"queue": "packets"},
 }

@@ -25,6 +25,7 @@ FILL: dict[str, Callable[[World], Any]] = {
     "sbom_id": lambda w: w.sbom_a1.pk,
     "packet_id": lambda w: w.packet_a1.pk,
     "token_id": lambda w: w.token_a1.pk,
+    "exposure_id": lambda w: w.exposure_a1.pk,
     "feed": lambda w: "kev",  # feeds are shared upstream facts, readable by any member
 }
 # The same arguments pointing at nothing: a denied caller must not be able to tell the two apart.
@@ -35,10 +36,11 @@ MISSING: dict[str, Any] = {
     "sbom_id": 999999,
     "packet_id": 999999,
     "token_id": 999999,
+    "exposure_id": 999999,
     "feed": "no-such-feed",
 }
 # Arguments that point at one fleet-A1 object (a fleet-A2-scoped caller must not reach it).
-FLEET_A1_ARGS = {"fleet", "host_id", "sbom_id", "packet_id", "token_id"}
+FLEET_A1_ARGS = {"fleet", "host_id", "sbom_id", "packet_id", "token_id", "exposure_id"}
 # URLs that hold no tenant data and take no argument.
 PUBLIC = {
     "home",

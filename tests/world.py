@@ -15,7 +15,15 @@ from django.utils import timezone
 
 from evidence.demo import demo_sbom
 from evidence.ingest import host_resolve, sbom_ingest, sbom_receive
-from evidence.models import AuditPacket, Fleet, Host, SbomDocument
+from evidence.models import (
+    Advisory,
+    AuditPacket,
+    Exposure,
+    Fleet,
+    Host,
+    PackageInterval,
+    SbomDocument,
+)
 from evidence.packets.build import packet_render, packet_request
 from portal.accounts.models import ApiToken, Role
 from portal.accounts.tokens import api_token_create
@@ -60,6 +68,7 @@ class World:
     sbom_a1: SbomDocument
     packet_a1: AuditPacket
     token_a1: ApiToken
+    exposure_a1: Exposure
     personas: list[Persona] = field(default_factory=list)
 
     def persona(self, name: str) -> Persona:
@@ -100,6 +109,20 @@ def build_world() -> World:
     )
     packet = packet_render(packet_id=packet.pk)
     token_a1, _ = api_token_create(organization=org_a, fleet=fleet_a1, name=f"tok-{FLEET_MARKER}")
+    interval = PackageInterval.objects.filter(host=host).select_related("package").first()
+    assert interval is not None
+    advisory = Advisory.objects.create(source="osv", external_id="OSV-WORLD-1", digest="x")
+    exposure_a1 = Exposure.objects.create(
+        organization=org_a,
+        fleet=fleet_a1,
+        host=host,
+        advisory=advisory,
+        package=interval.package,
+        package_type=interval.package.type,
+        package_distro=interval.package.distro,
+        package_name=interval.package.name,
+        window_start=interval.present_from,
+    )
 
     officer_a = MembershipFactory.create(organization=org_a, role=Role.OFFICER).user
     viewer_a = MembershipFactory.create(organization=org_a, role=Role.VIEWER).user
@@ -141,5 +164,6 @@ def build_world() -> World:
         sbom_a1=sbom,
         packet_a1=packet,
         token_a1=token_a1,
+        exposure_a1=exposure_a1,
         personas=personas,
     )

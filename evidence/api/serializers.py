@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from evidence.models import Fleet, Host, SbomDocument
+from evidence.models import Exposure, Fleet, Host, SbomDocument
 
 
 class FleetSerializer(serializers.ModelSerializer[Fleet]):
@@ -100,3 +100,47 @@ class SbomDocumentSerializer(serializers.ModelSerializer[SbomDocument]):
             "ingested_at",
         ]
         read_only_fields = fields
+
+
+class ExposureSerializer(serializers.ModelSerializer[Exposure]):
+    """One exposure window with its timeline and SLA verdict."""
+
+    host = serializers.CharField(source="host.hostname")
+    fleet = serializers.CharField(source="fleet.slug")
+    package = serializers.CharField(source="package.purl")
+    advisory = serializers.SerializerMethodField()
+    cves = serializers.SerializerMethodField()
+    status = serializers.CharField(source="current_status")
+    upstream_lag_days = serializers.SerializerMethodField()
+    deployment_lag_days = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Exposure
+        fields = [
+            "id", "host", "fleet", "package", "advisory", "cves", "tier", "status",
+            "published_at", "fix_available_at", "kev_added_at", "kev_due_at", "detected_at",
+            "fixed_at", "due_at", "closed_reason", "regression", "upstream_lag_days",
+            "deployment_lag_days", "sla_profile", "sla_rationale",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_advisory(self, obj: Exposure) -> dict[str, str]:
+        return {"source": obj.advisory.source, "id": obj.advisory.external_id}
+
+    def get_cves(self, obj: Exposure) -> list[str]:
+        return sorted(a.alias for a in obj.advisory.aliases.all() if a.alias.startswith("CVE-"))
+
+    def get_upstream_lag_days(self, obj: Exposure) -> float | None:
+        """Days from publication to the fix being available upstream."""
+        if obj.published_at is None or obj.fix_available_at is None:
+            return None
+        return round((obj.fix_available_at - obj.published_at).total_seconds() / 86400, 2)
+
+    def get_deployment_lag_days(self, obj: Exposure) -> float | None:
+        """Days from the fix being available (or the host first seen, if later) to fixed."""
+        if obj.fixed_at is None or obj.fix_available_at is None:
+            return None
+        start = obj.fix_available_at
+        if obj.host.first_seen_at and obj.host.first_seen_at > start:
+            start = obj.host.first_seen_at
+        return round(max((obj.fixed_at - start).total_seconds(), 0) / 86400, 2)

@@ -8,5 +8,6 @@ router = SimpleRouter()
 router.register("fleets", views.FleetViewSet, basename="fleet")
 router.register("hosts", views.HostViewSet, basename="host")
 router.register("sboms", views.SbomViewSet, basename="sbom")
+router.register("exposures", views.ExposureViewSet, basename="exposure")
 
 urlpatterns = router.urls

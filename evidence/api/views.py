@@ -16,9 +16,14 @@ from rest_framework.response import Response
 
 from evidence import selectors
 from evidence.api.access import OrgAccess, api_access
-from evidence.api.serializers import FleetSerializer, HostSerializer, SbomDocumentSerializer
+from evidence.api.serializers import (
+    ExposureSerializer,
+    FleetSerializer,
+    HostSerializer,
+    SbomDocumentSerializer,
+)
 from evidence.ingest import UploadRefused, host_resolve, sbom_receive
-from evidence.models import Fleet, Host, SbomDocument
+from evidence.models import Exposure, Fleet, Host, SbomDocument
 from portal.accounts.audit import audit_record
 
 _M = TypeVar("_M", bound=Model)
@@ -196,4 +201,41 @@ class SbomViewSet(
         body = self.get_serializer(doc).data
         return Response(
             body, status=status.HTTP_202_ACCEPTED, headers={"Location": str(body["url"])}
+        )
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter(name, OpenApiTypes.STR, description=description)
+        for name, description in (
+            ("fleet", "fleet slug"),
+            ("host", "host id or hostname"),
+            ("advisory", "advisory id, e.g. RHSA-2024:6163"),
+            ("cve", "CVE id"),
+            ("tier", "SLA tier, e.g. P1"),
+            (
+                "status",
+                "open, overdue, fixed_in_sla, fixed_late, not_affected, excepted, regressed",
+            ),
+            ("kev", "true: only exposures whose CVE is in CISA KEV; false: only the others"),
+        )
+    ]
+)
+class ExposureViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    _ScopedViewSet[Exposure],
+):
+    """Exposure windows of the caller's hosts: when each advisory's vulnerable version was
+    on a host, when it was fixed, and whether that met the fleet's SLA."""
+
+    serializer_class = ExposureSerializer
+    lookup_url_kwarg = "exposure_id"
+
+    def get_queryset(self) -> QuerySet[Exposure]:
+        if getattr(self, "swagger_fake_view", False):
+            return Exposure.objects.none()
+        access = api_access(self.request)
+        return selectors.exposures_filtered(access, self.request.query_params).prefetch_related(
+            "advisory__aliases"
         )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -40,12 +40,16 @@ class StoreCounts:
     updated: int = 0
     unchanged: int = 0
     affected_packages: int = 0
+    changed_advisories: set[int] = field(default_factory=set)  # created or updated (ids)
+    changed_cves: set[str] = field(default_factory=set)  # KEV entries created or updated
 
     def add(self, other: StoreCounts) -> None:
         self.created += other.created
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.affected_packages += other.affected_packages
+        self.changed_advisories |= other.changed_advisories
+        self.changed_cves |= other.changed_cves
 
 
 def digest(record: object) -> str:
@@ -162,16 +166,20 @@ def advisories_store(
     now = timezone.now()
     if new:
         counts.created = len(new)
-        counts.affected_packages += _insert(source, new, payload, now)
+        ids, affected = _insert(source, new, payload, now)
+        counts.affected_packages += affected
+        counts.changed_advisories.update(ids)
     if changed:
         counts.updated = len(changed)
         counts.affected_packages += _replace(changed, payload, now)
+        counts.changed_advisories.update(pk for pk, _record, _key in changed)
     return counts
 
 
 def _insert(
     source: str, new: list[tuple[feed.Advisory, str]], payload: FeedPayload | None, now: datetime
-) -> int:
+) -> tuple[list[int], int]:
+    """Insert new advisories with their aliases and affected rows: (their ids, rows written)."""
     if connection.vendor == "postgresql":
         return _insert_copy(source, new, payload, now)
     created = Advisory.objects.bulk_create(
@@ -189,7 +197,7 @@ def _insert(
         batch_size=1000,
     )
     pairs = [(row.pk, record) for row, (record, _key) in zip(created, new, strict=True)]
-    return _children_create(pairs)
+    return [pk for pk, _record in pairs], _children_create(pairs)
 
 
 def _children_create(pairs: Sequence[tuple[int, feed.Advisory]]) -> int:
@@ -212,7 +220,7 @@ def _children_create(pairs: Sequence[tuple[int, feed.Advisory]]) -> int:
 
 def _insert_copy(
     source: str, new: list[tuple[feed.Advisory, str]], payload: FeedPayload | None, now: datetime
-) -> int:
+) -> tuple[list[int], int]:
     advisory_table = Advisory._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -246,7 +254,7 @@ def _insert_copy(
                     fields = _affected_fields(row)
                     copy.write_row([pk, *(fields[name] for name in _AFFECTED_COLUMNS)])
                     count += 1
-    return count
+    return ids, count
 
 
 def _replace(
@@ -289,11 +297,13 @@ def kev_store(entries: Sequence[feed.KevEntry]) -> StoreCounts:
                 cve_id=entry.cve_id, first_seen_at=now, changed_at=now, **fields
             )
             counts.created += 1
+            counts.changed_cves.add(entry.cve_id)
         elif existing[entry.cve_id] == key:
             counts.unchanged += 1
         else:
             KevEntry.objects.filter(cve_id=entry.cve_id).update(changed_at=now, **fields)
             counts.updated += 1
+            counts.changed_cves.add(entry.cve_id)
     return counts
 
 

@@ -15,6 +15,7 @@ import importlib
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -58,6 +59,7 @@ DEFAULT_SOURCES: dict[str, dict[str, Any]] = {
 }
 
 MAX_ERRORS_KEPT = 200
+MATCH_BATCH = 2000  # advisories per matching task
 _COMPRESSED_MAGIC = (b"PK\x03\x04", b"\x1f\x8b", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")
 _FEED_SUFFIXES = (".json", ".xml", ".yaml", ".yml", ".gz", ".xz", ".zst", ".zip", ".csv")
 
@@ -325,7 +327,22 @@ def _process(source: FeedSource, collected: _Collected) -> _Outcome:
             outcome.counts.add(_store_document(source, parsed, payload))
         if collected.withdrawn:
             withdraw(source.kind, collected.withdrawn)
+        _match_later(outcome.counts)
     return outcome
+
+
+def _match_later(counts: StoreCounts) -> None:
+    """Once the run commits, match what changed against every ledger (a Celery task)."""
+    from evidence.matching import kev_changed_advisories
+    from evidence.tasks import exposures_for_advisories_task
+
+    ids = set(counts.changed_advisories)
+    if counts.changed_cves:
+        ids |= kev_changed_advisories(counts.changed_cves)
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), MATCH_BATCH):  # bounded tasks and query parameters
+        batch = ordered[start : start + MATCH_BATCH]
+        transaction.on_commit(partial(exposures_for_advisories_task.delay, batch))
 
 
 def feed_sync(

@@ -11,7 +11,8 @@ from evidence.models.advisory import (
     RetiredPackage,
     RunStatus,
 )
-from evidence.models.fleet import Distribution, Environment, Fleet, Host
+from evidence.models.exposure import CloseReason, Exposure, ExposureStatus
+from evidence.models.fleet import Distribution, Environment, Fleet, Host, SlaProfileChange
 from evidence.models.ledger import Package, PackageInterval
 from evidence.models.packet import AuditPacket, PacketStatus
 from evidence.models.sbom import SbomDocument, SbomStatus
@@ -21,8 +22,11 @@ __all__ = [
     "AdvisoryAlias",
     "AffectedPackage",
     "AuditPacket",
+    "CloseReason",
     "Distribution",
     "Environment",
+    "Exposure",
+    "ExposureStatus",
     "FeedPayload",
     "FeedRun",
     "FeedSource",
@@ -36,4 +40,5 @@ __all__ = [
     "RunStatus",
     "SbomDocument",
     "SbomStatus",
+    "SlaProfileChange",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -45,6 +46,11 @@ class Fleet(models.Model):
     internet_exposed = models.BooleanField(
         default=False, help_text="Hosts of this fleet accept connections from the internet."
     )
+    sla_profile = models.CharField(
+        max_length=64,
+        default="balanced",
+        help_text="The SLA profile remediation deadlines follow (evidence/sla/data/<slug>.yaml).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -78,3 +84,26 @@ class Host(models.Model):
 
     def __str__(self) -> str:
         return self.hostname
+
+
+class SlaProfileChange(models.Model):
+    """A fleet's SLA profile was set or changed: the policy is audit evidence, so every change
+    is kept with who made it, when, the previous profile and the exact version applied."""
+
+    fleet = models.ForeignKey(Fleet, on_delete=models.CASCADE, related_name="sla_changes")
+    profile = models.CharField(max_length=64)
+    profile_version = models.CharField(max_length=64)
+    profile_digest = models.CharField(max_length=64)
+    previous = models.CharField(max_length=64, blank=True)
+    previous_digest = models.CharField(max_length=64, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.fleet_id}: {self.previous or '-'} -> {self.profile}"

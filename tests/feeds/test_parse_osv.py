@@ -805,8 +805,9 @@ def test_common_timestamp_form_reads_as_parse_datetime(value: str) -> None:
         expected = f'"modified": {exc}'
     result = osv.parse(json.dumps(record(modified=value)).encode())
     if isinstance(expected, datetime):
-        assert only(result).modified_at == expected
-        assert only(result).modified_at.tzinfo == expected.tzinfo
+        modified = only(result).modified_at
+        assert modified == expected
+        assert modified is not None and modified.tzinfo == expected.tzinfo
     else:
         assert result.errors[0].message == expected
 

@@ -1,0 +1,140 @@
+"""Exposures: windows in which a host had a package version inside an advisory's affected range.
+
+An exposure is derived data: `evidence.matching` computes it from the host's package ledger and
+the stored advisories, and recomputing gives the same rows. Its natural key is (host, advisory,
+package type/distribution/name, window start); status changes with the clock (open becomes
+overdue), so `status_at(now)` and `ExposureQuerySet.with_status(now)` compute it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import models
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+
+from evidence.models.advisory import Advisory, AffectedPackage
+from evidence.models.fleet import Fleet, Host
+from evidence.models.ledger import Package
+from portal.accounts.models import Organization
+
+
+class ExposureStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    OVERDUE = "overdue", "Overdue"
+    FIXED_IN_SLA = "fixed_in_sla", "Fixed within SLA"
+    FIXED_LATE = "fixed_late", "Fixed late"
+    NOT_AFFECTED = "not_affected", "Not affected (VEX)"
+    EXCEPTED = "excepted", "Excepted"
+    REGRESSED = "regressed", "Regressed"
+
+
+class CloseReason(models.TextChoices):
+    UPGRADED = "upgraded", "Upgraded to a fixed version"
+    REMOVED = "removed", "Package removed"
+    NOT_AFFECTED = "not_affected", "VEX: not affected"
+    EXCEPTION = "exception", "Risk accepted (exception)"
+    HOST_RETIRED = "host_retired", "Host retired"
+
+
+class ExposureQuerySet(models.QuerySet["Exposure"]):
+    def with_status(self, now: datetime | None = None) -> ExposureQuerySet:
+        """Annotate `current_status`, the status at `now` (default: the current time)."""
+        now = now or timezone.now()
+        return self.annotate(
+            current_status=Case(
+                When(closed_reason=CloseReason.NOT_AFFECTED, then=Value("not_affected")),
+                When(closed_reason=CloseReason.EXCEPTION, then=Value("excepted")),
+                When(
+                    Q(fixed_at__isnull=False)
+                    & (Q(due_at__isnull=True) | Q(fixed_at__lte=F("due_at"))),
+                    then=Value("fixed_in_sla"),
+                ),
+                When(fixed_at__isnull=False, then=Value("fixed_late")),
+                When(Q(due_at__isnull=False) & Q(due_at__lt=now), then=Value("overdue")),
+                When(regression=True, then=Value("regressed")),
+                default=Value("open"),
+                output_field=models.CharField(),
+            )
+        )
+
+    def open_at(self, now: datetime) -> ExposureQuerySet:
+        """Exposures whose window covers `now` (started, not yet fixed)."""
+        return self.filter(
+            Q(window_start__lte=now) & (Q(fixed_at__isnull=True) | Q(fixed_at__gt=now))
+        )
+
+
+class Exposure(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    fleet = models.ForeignKey(Fleet, on_delete=models.CASCADE, related_name="exposures")
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="exposures")
+    advisory = models.ForeignKey(Advisory, on_delete=models.CASCADE, related_name="exposures")
+    affected = models.ForeignKey(
+        AffectedPackage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The package name the window is about, and the versions at its start and (if fixed) end.
+    package_type = models.CharField(max_length=32)
+    package_distro = models.CharField(max_length=64, blank=True)
+    package_name = models.CharField(max_length=255)
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="+")
+    fixed_by = models.ForeignKey(
+        Package, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    window_start = models.DateTimeField(help_text="The vulnerable version was first present.")
+    # The timeline.
+    published_at = models.DateTimeField(null=True, blank=True)
+    fix_available_at = models.DateTimeField(null=True, blank=True)
+    kev_added_at = models.DateTimeField(null=True, blank=True)
+    kev_due_at = models.DateTimeField(null=True, blank=True)
+    detected_at = models.DateTimeField(null=True, blank=True)
+    fixed_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.CharField(max_length=16, choices=CloseReason.choices, blank=True)
+    regression = models.BooleanField(default=False, help_text="Re-opened by a downgrade.")
+    # The SLA verdict under the fleet's profile.
+    tier = models.CharField(max_length=16, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    sla_profile = models.CharField(max_length=64, blank=True)
+    sla_digest = models.CharField(max_length=64, blank=True)
+    sla_rationale = models.TextField(blank=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    objects = ExposureQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-window_start", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "host", "advisory", "package_type", "package_distro", "package_name",
+                    "window_start",
+                ],
+                name="exposure_natural_key",
+            ),
+        ]  # fmt: skip
+        indexes = [
+            models.Index(fields=["organization", "fixed_at"], name="exposure_org_fixed"),
+            models.Index(fields=["fleet", "due_at"], name="exposure_fleet_due"),
+            models.Index(
+                fields=["package_type", "package_distro", "package_name"], name="exposure_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.advisory} on {self.host_id} ({self.package_name})"
+
+    def status_at(self, now: datetime | None = None) -> str:
+        """The exposure's status at `now` (see ExposureStatus)."""
+        now = now or timezone.now()
+        if self.closed_reason == CloseReason.NOT_AFFECTED:
+            return ExposureStatus.NOT_AFFECTED
+        if self.closed_reason == CloseReason.EXCEPTION:
+            return ExposureStatus.EXCEPTED
+        if self.fixed_at is not None:
+            if self.due_at is None or self.fixed_at <= self.due_at:
+                return ExposureStatus.FIXED_IN_SLA
+            return ExposureStatus.FIXED_LATE
+        if self.due_at is not None and self.due_at < now:
+            return ExposureStatus.OVERDUE
+        return ExposureStatus.REGRESSED if self.regression else ExposureStatus.OPEN
