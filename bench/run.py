@@ -65,11 +65,13 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
-    from bench import ingest, skeleton
+    from bench import feeds, ingest, matching, skeleton
 
     results: list[dict[str, Any]] = []
     results += skeleton.run()
     results += ingest.run()
+    results += feeds.run()
+    results += matching.run()
 
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     headers = ["name", "value", "baseline", "ratio", "target", "note"]
