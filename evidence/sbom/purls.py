@@ -16,6 +16,7 @@ from sys import intern
 from typing import NamedTuple
 
 from packageurl import PackageURL
+from packageurl import quote as packageurl_quote
 
 
 class Purl(NamedTuple):
@@ -169,7 +170,18 @@ def purl_generic(*, name: str, version: str = "", namespace: str = "") -> Purl:
     built = PackageURL(
         type="generic", namespace=namespace or None, name=name, version=version or None
     )
-    return purl_slow(built.to_string())
+    if "/" not in name:
+        return purl_slow(built.to_string())
+    # packageurl-python leaves a '/' inside a name unencoded, which reads back as a namespace
+    # ('debian-gnu/linux' would become namespace 'debian-gnu', name 'linux'); the purl spec
+    # percent-encodes it, so build that form and keep the name as given.
+    text = "pkg:generic/"
+    if namespace:
+        text += "/".join(packageurl_quote(part) for part in namespace.split("/")) + "/"
+    text += packageurl_quote(name).replace("/", "%2F")
+    if version:
+        text += "@" + packageurl_quote(version)
+    return Purl(text, "generic", namespace, name, version, {}, *_qualifier_fields({}))
 
 
 def epoch_of(purl: Purl) -> str:

@@ -190,7 +190,9 @@ def test_generated_sbom_purls_are_canonical_and_of_the_expected_type(name: str) 
     result = parsed(name)
 
     purls = [component.purl for component in result.components]
-    assert all(purl == canonical(purl) for purl in purls)
+    # packageurl-python's round trip drops the %2F of a '/' inside a name; those are checked
+    # by test_distro2sbom_debian_os_component_keeps_its_name.
+    assert all(purl == canonical(purl) for purl in purls if "%2F" not in purl)
     typed = [purl for purl in purls if purl.startswith(expected.purl_prefix)]
     generic = [purl for purl in purls if purl.startswith("pkg:generic/")]
     assert (len(typed), len(generic)) == (expected.count - expected.generic, expected.generic)
@@ -297,11 +299,6 @@ def test_distro2sbom_debian_deb_fields() -> None:
     assert all(re.fullmatch(r"\d+", c.epoch) for c in result.components if ":" in c.version)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a derived pkg:generic purl does not percent-encode '/' in the name, so the "
-    "component 'debian-gnu/linux' is read back as namespace 'debian-gnu', name 'linux'",
-)
 def test_distro2sbom_debian_os_component_keeps_its_name() -> None:
     result = parsed("distro2sbom_this-debian-system.cdx1.6.json")
 
