@@ -46,10 +46,12 @@ _DISTRO = re.compile(r"^(?P<family>[a-z][a-z-]*?)-?(?P<release>\d[\w.]*)?$")
 
 @lru_cache(maxsize=4096)
 def distro_keys(distro: str) -> tuple[str, ...]:
-    """The advisory distribution keys that apply to a package whose purl says `distro`:
-    `rhel-9.4` -> (`rhel-9.4`, `rhel-9`); `fedora-40` -> (`fedora-40`,);
-    `azurelinux-3` -> (`azurelinux-3.0`,); "" -> ("",) (language ecosystems); an unknown
-    family or a release-less distro (`fedora`) -> () (reported by `distro_unmapped`)."""
+    """The advisory distribution keys that apply to a package whose purl says `distro`, most
+    specific first, ending with the family (statements about every release, such as a
+    package retired from the distribution): `rhel-9.4` -> (`rhel-9.4`, `rhel-9`, `rhel`);
+    `fedora-40` -> (`fedora-40`, `fedora`); `azurelinux-3` -> (`azurelinux-3.0`,
+    `azurelinux`); "" -> ("",) (language ecosystems); an unknown family or a release-less
+    distro (`fedora`) -> () (reported by `distro_unmapped`)."""
     if not distro:
         return ("",)
     match = _DISTRO.match(distro.strip().lower())
@@ -63,10 +65,10 @@ def distro_keys(distro: str) -> tuple[str, ...]:
     if family in _DOTTED:
         major = parts[0]
         minor = parts[1] if len(parts) > 1 else "0"
-        return (f"{family}-{major}.{minor}",)
+        return (f"{family}-{major}.{minor}", family)
     if family in _MINOR_STREAMS and len(parts) > 1:
-        return (f"{family}-{parts[0]}.{parts[1]}", f"{family}-{parts[0]}")
-    return (f"{family}-{parts[0]}",)
+        return (f"{family}-{parts[0]}.{parts[1]}", f"{family}-{parts[0]}", family)
+    return (f"{family}-{parts[0]}", family)
 
 
 def distro_unmapped(distro: str) -> bool:

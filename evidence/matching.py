@@ -22,7 +22,7 @@ from datetime import UTC, datetime, time
 from functools import lru_cache
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -31,6 +31,7 @@ from evidence.models import (
     Advisory,
     AdvisoryAlias,
     AffectedPackage,
+    Fleet,
     Host,
     KevEntry,
     Package,
@@ -39,13 +40,25 @@ from evidence.models import (
     SbomStatus,
 )
 from evidence.models.exposure import CloseReason, Exposure
-from evidence.sla.profiles import Facts, Profile, assess, profile_digest, profile_load
+from evidence.sla.profiles import (
+    Assessment,
+    Facts,
+    Profile,
+    assess,
+    assess_retired,
+    profile_digest,
+    profile_load,
+)
 from evidence.versions import contains, rpm_evr
 
 NameKey = tuple[str, str, str]  # (purl type, the package's own distro qualifier, name)
 _DISTRO_TYPES = {"rpm", "deb", "apk"}
 _MATCHING_STATUSES = ("affected",)
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+# Table names (model constants, not input) for the raw SQL of the PostgreSQL fast paths.
+_INTERVALS = PackageInterval._meta.db_table
+_PACKAGES = Package._meta.db_table
+_HOSTS = Host._meta.db_table
 
 
 @dataclass(frozen=True)
@@ -162,6 +175,23 @@ def _installed(scope: _Scope) -> dict[int, set[str]]:
     """{package id: the distributions of the fleets whose hosts had it}: one row per
     distinct package and fleet, however many hosts share it."""
     found: dict[int, set[str]] = defaultdict(set)
+    if connection.vendor == "postgresql":
+        # Integer-only DISTINCT with the hosts as one array: seconds faster on a large fleet
+        # than the ORM's IN list (which the planner turns into a thousand index probes).
+        fleet_distribution = {h.fleet_id: h.fleet.distribution for h in scope.hosts}
+        sql = (
+            f"SELECT DISTINCT i.package_id, h.fleet_id FROM {_INTERVALS} i "  # noqa: S608
+            f"JOIN {_HOSTS} h ON h.id = i.host_id WHERE i.host_id = ANY(%s)"
+        )
+        params: list[Any] = [[h.pk for h in scope.hosts]]
+        if scope.keys is not None:
+            sql += f" AND i.package_id IN (SELECT id FROM {_PACKAGES} WHERE name = ANY(%s))"  # noqa: S608
+            params.append(sorted({name for _t, _d, name in scope.keys}))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for package_id, fleet_id in cursor.fetchall():
+                found[package_id].add(fleet_distribution[fleet_id])
+        return found
     rows = (
         _scoped_intervals(scope).values_list("package_id", "host__fleet__distribution").distinct()
     )
@@ -173,6 +203,8 @@ def _installed(scope: _Scope) -> dict[int, set[str]]:
 def _intervals(scope: _Scope, vulnerable: set[int]) -> dict[tuple[int, NameKey], list[_Interval]]:
     """Ledger intervals grouped by (host, package name), for the (host, name) pairs that had a
     vulnerable version at some time: the other versions of the name say how a window closed."""
+    if connection.vendor == "postgresql":
+        return _intervals_pg(scope, vulnerable)
     grouped: dict[tuple[int, NameKey], list[_Interval]] = defaultdict(list)
     ordered = sorted(vulnerable)
     for start in range(0, len(ordered), 5000):  # bounded parameter lists
@@ -205,6 +237,52 @@ def _intervals(scope: _Scope, vulnerable: set[int]) -> dict[tuple[int, NameKey],
             intervals = grouped[(host_id, key)]
             if not any(i.package_id == package_id and i.start == begin for i in intervals):
                 intervals.append(_Interval(package_id, begin, end))
+    for intervals in grouped.values():
+        intervals.sort(key=lambda i: (i.start, i.end or _FAR_FUTURE))
+    return grouped
+
+
+def _intervals_pg(
+    scope: _Scope, vulnerable: set[int]
+) -> dict[tuple[int, NameKey], list[_Interval]]:
+    """`_intervals` on PostgreSQL: find the (host, name) pairs that had a vulnerable version,
+    then read exactly those pairs' intervals by joining on arrays of (host, package) ids."""
+    host_ids = [h.pk for h in scope.hosts]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT i.host_id, p.type, p.distro, p.name FROM {_INTERVALS} i "  # noqa: S608
+            f"JOIN {_PACKAGES} p ON p.id = i.package_id "
+            "WHERE i.host_id = ANY(%s) AND i.package_id = ANY(%s)",
+            [host_ids, sorted(vulnerable)],
+        )
+        pairs = [(host_id, (t, d, n)) for host_id, t, d, n in cursor.fetchall()]
+        if scope.keys is not None:
+            pairs = [(h, key) for h, key in pairs if key in scope.keys]
+        names = sorted({key[2] for _h, key in pairs})
+        cursor.execute(
+            f"SELECT id, type, distro, name FROM {_PACKAGES} WHERE name = ANY(%s)",  # noqa: S608
+            [names],
+        )
+        versions: dict[NameKey, list[int]] = defaultdict(list)
+        for pk, t, d, n in cursor.fetchall():
+            versions[(t, d, n)].append(pk)
+        hosts_col: list[int] = []
+        packages_col: list[int] = []
+        owner: dict[int, NameKey] = {}
+        for host_id, key in pairs:
+            for package_id in versions[key]:
+                hosts_col.append(host_id)
+                packages_col.append(package_id)
+                owner[package_id] = key
+        cursor.execute(
+            f"SELECT i.host_id, i.package_id, i.present_from, i.present_until "  # noqa: S608
+            f"FROM {_INTERVALS} i JOIN unnest(%s::bigint[], %s::bigint[]) AS g(host_id, pkg) "
+            "ON i.host_id = g.host_id AND i.package_id = g.pkg",
+            [hosts_col, packages_col],
+        )
+        grouped: dict[tuple[int, NameKey], list[_Interval]] = defaultdict(list)
+        for host_id, package_id, begin, end in cursor.fetchall():
+            grouped[(host_id, owner[package_id])].append(_Interval(package_id, begin, end))
     for intervals in grouped.values():
         intervals.sort(key=lambda i: (i.start, i.end or _FAR_FUTURE))
     return grouped
@@ -296,6 +374,7 @@ def _first_snapshot(
 
 @dataclass
 class _Advisory:
+    source: str
     published_at: datetime | None
     cvss_score: float | None
     severity: str
@@ -307,10 +386,12 @@ class _Advisory:
 def _advisories(ids: Iterable[int]) -> dict[int, _Advisory]:
     ids = set(ids)
     found: dict[int, _Advisory] = {}
-    for pk, published, score, severity in Advisory.objects.filter(pk__in=ids).values_list(
-        "pk", "published_at", "cvss_score", "severity"
-    ):
-        found[pk] = _Advisory(published, float(score) if score is not None else None, severity, ())
+    rows = Advisory.objects.filter(pk__in=ids).values_list(
+        "pk", "source", "published_at", "cvss_score", "severity"
+    )
+    for pk, source, published, score, severity in rows:
+        cvss = float(score) if score is not None else None
+        found[pk] = _Advisory(source, published, cvss, severity, ())
     cves: dict[int, list[str]] = defaultdict(list)
     for advisory_id, alias in AdvisoryAlias.objects.filter(
         advisory_id__in=ids, alias__startswith="CVE-"
@@ -450,23 +531,13 @@ def _exposure_values(
         fix_available = published
     fleet = host.fleet
     profile, digest = _profile(fleet.sla_profile)
-    verdict = assess(
-        profile,
-        Facts(
-            kev=advisory.kev_added_at is not None,
-            kev_added_at=advisory.kev_added_at,
-            kev_due_date=advisory.kev_due_at.date() if advisory.kev_due_at else None,
-            internet_exposed=fleet.internet_exposed,
-            cvss_score=advisory.cvss_score,
-            severity=advisory.severity,
-            automatable=None,
-            impact=None,
-            published_at=published,
-            fix_available_at=fix_available,
-            detected_at=_first_snapshot(snapshots, visible_from, window.end),
-            host_first_seen_at=window.start if regression else host.first_seen_at,
-        ),
-    )
+    first_seen = window.start if regression else host.first_seen_at
+    detected = _first_snapshot(snapshots, visible_from, window.end)
+    if advisory.source == "retired" and published is not None:
+        # A retired package: its own rule (remove or migrate), from the retirement date.
+        verdict = assess_retired(profile, published.date(), first_seen)
+    else:
+        verdict = _assess(profile, advisory, fleet, fix_available, first_seen, detected)
     return {
         "organization_id": fleet.organization_id,
         "fleet_id": fleet.pk,
@@ -482,7 +553,7 @@ def _exposure_values(
         "fix_available_at": fix_available,
         "kev_added_at": advisory.kev_added_at,
         "kev_due_at": advisory.kev_due_at,
-        "detected_at": _first_snapshot(snapshots, visible_from, window.end),
+        "detected_at": detected,
         "fixed_at": window.end,
         "closed_reason": closed,
         "regression": regression,
@@ -492,6 +563,34 @@ def _exposure_values(
         "sla_digest": digest,
         "sla_rationale": verdict.rationale,
     }
+
+
+def _assess(
+    profile: Profile,
+    advisory: _Advisory,
+    fleet: Fleet,
+    fix_available: datetime | None,
+    first_seen: datetime | None,
+    detected: datetime | None,
+) -> Assessment:
+    """The fleet profile's tier and due date for an advisory's exposure."""
+    return assess(
+        profile,
+        Facts(
+            kev=advisory.kev_added_at is not None,
+            kev_added_at=advisory.kev_added_at,
+            kev_due_date=advisory.kev_due_at.date() if advisory.kev_due_at else None,
+            internet_exposed=fleet.internet_exposed,
+            cvss_score=advisory.cvss_score,
+            severity=advisory.severity,
+            automatable=None,
+            impact=None,
+            published_at=advisory.published_at,
+            fix_available_at=fix_available,
+            detected_at=detected,
+            host_first_seen_at=first_seen,
+        ),
+    )
 
 
 _COMPARED = (

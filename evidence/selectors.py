@@ -20,6 +20,7 @@ from evidence.models import (
     Fleet,
     Host,
     PackageInterval,
+    RiskException,
     SbomDocument,
 )
 from portal.accounts.access import Access
@@ -183,3 +184,10 @@ def exposures_filtered(
     elif params.get("kev") in ("0", "false", "no"):
         qs = qs.filter(kev_added_at__isnull=True)
     return qs
+
+
+def exceptions_visible(access: Access) -> QuerySet[RiskException]:
+    qs = RiskException.objects.filter(organization=access.organization)
+    if access.fleet_id is not None:
+        qs = qs.filter(fleet_id=access.fleet_id)
+    return qs.select_related("fleet", "advisory", "requested_by", "approved_by")

@@ -113,3 +113,19 @@ def exposures_for_snapshot_task(document_id: int) -> dict[str, int]:
     if document is None:
         return ReconcileCounts().as_dict()
     return exposures_for_snapshot(document).as_dict()
+
+
+@shared_task(
+    name="evidence.exposures.recompute",
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=50 * 60,
+    time_limit=55 * 60,
+)
+def exposures_recompute_task(organization_id: int) -> dict[str, int]:
+    """Recompute an organisation's exposures (after a policy change; idempotent)."""
+    from evidence.matching import exposures_recompute
+
+    return exposures_recompute(organization_id=organization_id).as_dict()

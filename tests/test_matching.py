@@ -296,3 +296,75 @@ def test_other_distributions_never_match(snapshot: Any, advisory: Any, fleet: Fl
     advisory("RHSA-2026:0001", day(1, 1), [("openssl", "1:3.9.9-1.el9", None)], distro="rhel-9")
     host = snapshot("h", day(2, 1), {"openssl": "1:3.2.1-2.fc40"})
     assert exposures(host) == []
+
+
+def test_retired_deepin_package_is_a_finding_until_removed(
+    snapshot: Any, fleet: Fleet, run_commits: Callable[..., Any]
+) -> None:
+    from pathlib import Path
+
+    from evidence.feeds.sync import feed_sync, sources_ensure
+    from evidence.models import FeedSource
+
+    host = snapshot("desk", day(5, 1), {"deepin-terminal": "6.0.12-1.fc40", "bash": "5.2-1.fc40"})
+    other = snapshot("server", day(5, 1), {"bash": "5.2-1.fc40"})
+    sources_ensure()
+    data = Path(__file__).resolve().parents[1] / "evidence/feeds/data/fedora-deepin-retired.json"
+    run = run_commits(feed_sync, FeedSource.objects.get(slug="retired"), path=data)
+    assert run.status == "ok", run.errors
+    [finding] = exposures(host)
+    assert finding.advisory.source == "retired"
+    assert finding.advisory.external_id == "fedora/rpm/deepin-terminal"
+    assert finding.published_at == datetime(2026, 5, 19, tzinfo=UTC)  # the retirement date
+    assert finding.window_start == day(5, 1) and finding.fixed_at is None
+    # Balanced: remove or migrate within 30 days of the retirement (host seen earlier).
+    assert finding.due_at == datetime(2026, 5, 19, tzinfo=UTC) + timedelta(days=30)
+    assert finding.status_at(NOW) == "overdue"
+    assert exposures(other) == []
+    snapshot("desk", day(7, 1), {"bash": "5.2-1.fc40"})
+    [finding] = exposures(host)
+    assert (finding.closed_reason, finding.fixed_at) == ("removed", day(7, 1))
+    assert finding.status_at(NOW) == "fixed_late"
+    assert_recompute_changes_nothing(fleet)
+
+
+def test_exception_approved_then_expired(snapshot: Any, advisory: Any, fleet: Fleet) -> None:
+    from evidence.exceptions import ExceptionRefused, exception_approve, exception_request
+    from portal.accounts.models import AuditEvent
+    from tests.factories import MembershipFactory
+
+    advisory("FEDORA-2026-0009", day(1, 1), [("nginx", "1.26.2-1.fc40", day(1, 1))], cvss=7.5)
+    host = snapshot("web", day(1, 5), {"nginx": "1.26.1-1.fc40"})
+    [exposure] = exposures(host)
+    assert exposure.status_at(day(3, 1)) == "overdue"  # P2: 30 days from 5 January
+    officer = MembershipFactory.create(organization=fleet.organization).user
+    ciso = MembershipFactory.create(organization=fleet.organization).user
+    exception = exception_request(
+        fleet=fleet,
+        exposure=exposure,
+        requested_by=officer,
+        justification="WAF rule blocks the vulnerable path until the March window",
+        compensating_controls="WAF rule 9411",
+        expires_at=day(3, 31),
+        now=day(1, 20),
+    )
+    assert exposure.status_at(day(2, 10)) == "overdue"  # requested is not approved
+    with pytest.raises(ExceptionRefused, match="cannot approve"):
+        exception_approve(exception=exception, approver=officer, now=day(1, 21))
+    exception_approve(exception=exception, approver=ciso, now=day(1, 21))
+    assert exposure.status_at(day(2, 10)) == "excepted"
+    assert exposure.status_at(day(4, 1)) == "overdue"  # expired: it counts again
+    annotated = Exposure.objects.with_status(day(2, 10)).get(pk=exposure.pk)
+    assert annotated.current_status == "excepted"  # type: ignore[attr-defined]
+    assert Exposure.objects.with_status(day(4, 1)).get(pk=exposure.pk).current_status == "overdue"  # type: ignore[attr-defined]
+    with pytest.raises(ExceptionRefused, match="90 days"):
+        exception_request(
+            fleet=fleet,
+            advisory=exposure.advisory,
+            requested_by=officer,
+            justification="x",
+            expires_at=day(1, 20) + timedelta(days=91),
+            now=day(1, 20),
+        )
+    actions = list(AuditEvent.objects.values_list("action", flat=True))
+    assert "exception.requested" in actions and "exception.approved" in actions

@@ -22,6 +22,7 @@ from evidence.models import (
     Fleet,
     Host,
     PackageInterval,
+    RiskException,
     SbomDocument,
 )
 from evidence.packets.build import packet_render, packet_request
@@ -69,6 +70,7 @@ class World:
     packet_a1: AuditPacket
     token_a1: ApiToken
     exposure_a1: Exposure
+    exception_a1: RiskException
     personas: list[Persona] = field(default_factory=list)
 
     def persona(self, name: str) -> Persona:
@@ -127,6 +129,15 @@ def build_world() -> World:
     officer_a = MembershipFactory.create(organization=org_a, role=Role.OFFICER).user
     viewer_a = MembershipFactory.create(organization=org_a, role=Role.VIEWER).user
     officer_b = MembershipFactory.create(organization=org_b, role=Role.OFFICER).user
+    exception_a1 = RiskException.objects.create(
+        organization=org_a,
+        fleet=fleet_a1,
+        exposure=exposure_a1,
+        advisory=advisory,
+        justification=f"Compensated by {FLEET_MARKER} firewall",
+        requested_by=officer_a,
+        expires_at=timezone.now() + timedelta(days=30),
+    )
     auditor_live = AuditorGrantFactory.create(organization=org_a).auditor
     auditor_fleet2 = AuditorGrantFactory.create(organization=org_a, fleet=fleet_a2).auditor
     auditor_expired = AuditorGrantFactory.create(
@@ -165,5 +176,6 @@ def build_world() -> World:
         packet_a1=packet,
         token_a1=token_a1,
         exposure_a1=exposure_a1,
+        exception_a1=exception_a1,
         personas=personas,
     )

@@ -6,7 +6,14 @@ from typing import Any
 
 from rest_framework import serializers
 
-from evidence.models import Exposure, Fleet, Host, SbomDocument
+from evidence.models import (
+    Exposure,
+    Fleet,
+    Host,
+    RiskException,
+    SbomDocument,
+    SlaProfileChange,
+)
 
 
 class FleetSerializer(serializers.ModelSerializer[Fleet]):
@@ -24,9 +31,10 @@ class FleetSerializer(serializers.ModelSerializer[Fleet]):
             "environment",
             "processes_personal_data",
             "internet_exposed",
+            "sla_profile",
             "created_at",
         ]
-        read_only_fields = ["created_at"]
+        read_only_fields = ["created_at", "sla_profile"]
 
     def validate_slug(self, value: str) -> str:
         organization = self.context["access"].organization
@@ -144,3 +152,66 @@ class ExposureSerializer(serializers.ModelSerializer[Exposure]):
         if obj.host.first_seen_at and obj.host.first_seen_at > start:
             start = obj.host.first_seen_at
         return round(max((obj.fixed_at - start).total_seconds(), 0) / 86400, 2)
+
+
+class SlaProfileAssignSerializer(serializers.Serializer[Any]):
+    profile = serializers.CharField(max_length=64, help_text="an SLA profile slug")
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class SlaProfileChangeSerializer(serializers.ModelSerializer[SlaProfileChange]):
+    changed_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SlaProfileChange
+        fields = [
+            "profile", "profile_version", "profile_digest", "previous", "previous_digest",
+            "changed_by", "changed_at", "reason",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_changed_by(self, obj: SlaProfileChange) -> str:
+        return obj.changed_by.get_username() if obj.changed_by else ""
+
+
+class RiskExceptionSerializer(serializers.ModelSerializer[RiskException]):
+    """A risk exception: for one exposure (`exposure`) or an advisory across a fleet
+    (`fleet` + `advisory` as "source:id")."""
+
+    fleet = serializers.CharField(source="fleet.slug", read_only=True)
+    advisory = serializers.SerializerMethodField()
+    requested_by = serializers.SerializerMethodField()
+    approved_by = serializers.SerializerMethodField()
+    state = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RiskException
+        fields = [
+            "id", "fleet", "exposure", "advisory", "justification", "compensating_controls",
+            "requested_by", "requested_at", "approved_by", "approved_at", "expires_at",
+            "revoked_at", "state",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_advisory(self, obj: RiskException) -> str | None:
+        return f"{obj.advisory.source}:{obj.advisory.external_id}" if obj.advisory else None
+
+    def get_requested_by(self, obj: RiskException) -> str:
+        return obj.requested_by.get_username()
+
+    def get_approved_by(self, obj: RiskException) -> str | None:
+        return obj.approved_by.get_username() if obj.approved_by else None
+
+    def get_state(self, obj: RiskException) -> str:
+        return obj.state_at()
+
+
+class RiskExceptionRequestSerializer(serializers.Serializer[Any]):
+    fleet = serializers.SlugField(required=False, help_text="fleet slug (with `advisory`)")
+    exposure = serializers.IntegerField(required=False, help_text="an exposure id")
+    advisory = serializers.CharField(
+        required=False, max_length=300, help_text='"source:id", e.g. "redhat-csaf:RHSA-2024:6163"'
+    )
+    justification = serializers.CharField(max_length=5000)
+    compensating_controls = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    expires_at = serializers.DateTimeField()

@@ -9,5 +9,7 @@ router.register("fleets", views.FleetViewSet, basename="fleet")
 router.register("hosts", views.HostViewSet, basename="host")
 router.register("sboms", views.SbomViewSet, basename="sbom")
 router.register("exposures", views.ExposureViewSet, basename="exposure")
+router.register("sla-profiles", views.SlaProfileViewSet, basename="sla-profile")
+router.register("exceptions", views.RiskExceptionViewSet, basename="exception")
 
 urlpatterns = router.urls

@@ -6,9 +6,11 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db.models import Model, QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -20,10 +22,22 @@ from evidence.api.serializers import (
     ExposureSerializer,
     FleetSerializer,
     HostSerializer,
+    RiskExceptionRequestSerializer,
+    RiskExceptionSerializer,
     SbomDocumentSerializer,
+    SlaProfileAssignSerializer,
+    SlaProfileChangeSerializer,
+)
+from evidence.exceptions import (
+    ExceptionRefused,
+    exception_approve,
+    exception_request,
+    exception_revoke,
 )
 from evidence.ingest import UploadRefused, host_resolve, sbom_receive
-from evidence.models import Exposure, Fleet, Host, SbomDocument
+from evidence.models import Advisory, Exposure, Fleet, Host, RiskException, SbomDocument
+from evidence.sla.assign import sla_profile_assign
+from evidence.sla.profiles import profile_canonical, profile_digest, profiles_all
 from portal.accounts.audit import audit_record
 
 _M = TypeVar("_M", bound=Model)
@@ -59,6 +73,31 @@ class FleetViewSet(
         if getattr(self, "swagger_fake_view", False):
             return Fleet.objects.none()
         return selectors.fleets_visible(api_access(self.request))
+
+    @extend_schema(
+        request=SlaProfileAssignSerializer, responses={200: SlaProfileChangeSerializer(many=True)}
+    )
+    @action(detail=True, methods=["get", "post"], url_path="sla-profile")
+    def sla_profile(self, request: Request, fleet: str) -> Response:
+        """GET: the fleet's SLA profile history (newest first). POST {"profile", "reason"}:
+        assign a profile; recorded, audited, and the exposures are recomputed under it."""
+        target = self.get_object()
+        if request.method == "POST":
+            body = SlaProfileAssignSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            access = api_access(request)
+            try:
+                sla_profile_assign(
+                    fleet=target,
+                    slug=body.validated_data["profile"],
+                    actor=access.user,
+                    actor_label=f"token:{access.token.prefix}" if access.token else "",
+                    reason=body.validated_data.get("reason", ""),
+                )
+            except (ValueError, LookupError) as exc:  # unknown or unreadable profile
+                raise ValidationError({"profile": str(exc)}) from None
+        changes = target.sla_changes.select_related("changed_by")
+        return Response(SlaProfileChangeSerializer(changes, many=True).data)
 
     def perform_create(self, serializer: serializers.BaseSerializer[Fleet]) -> None:
         access = api_access(self.request)
@@ -239,3 +278,87 @@ class ExposureViewSet(
         return selectors.exposures_filtered(access, self.request.query_params).prefetch_related(
             "advisory__aliases"
         )
+
+
+class SlaProfileViewSet(viewsets.ViewSet):
+    """The SLA profiles fleets can follow: tiers, clocks and sources, with each version's
+    digest (what exposures record as the policy applied)."""
+
+    permission_classes = [OrgAccess]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def list(self, request: Request) -> Response:
+        return Response(
+            [
+                {**profile_canonical(profile), "digest": profile_digest(profile)}
+                for profile in profiles_all()
+            ]
+        )
+
+
+class RiskExceptionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    _ScopedViewSet[RiskException],
+):
+    """Risk exceptions: request one (POST), approve it (a different person), revoke it.
+    An exposure an approved, unexpired exception covers has the status `excepted`."""
+
+    serializer_class = RiskExceptionSerializer
+    lookup_url_kwarg = "exception_id"
+
+    def get_queryset(self) -> QuerySet[RiskException]:
+        if getattr(self, "swagger_fake_view", False):
+            return RiskException.objects.none()
+        return selectors.exceptions_visible(api_access(self.request))
+
+    @extend_schema(request=RiskExceptionRequestSerializer, responses={201: RiskExceptionSerializer})
+    def create(self, request: Request) -> Response:
+        body = RiskExceptionRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        access = api_access(request)
+        exposure = None
+        advisory = None
+        if data.get("exposure") is not None:
+            exposure = get_object_or_404(selectors.exposures_visible(access), pk=data["exposure"])
+            fleet = exposure.fleet
+        else:
+            if not data.get("fleet") or not data.get("advisory"):
+                raise ValidationError("Name an exposure, or a fleet and an advisory.")
+            fleet = get_object_or_404(selectors.fleets_visible(access), slug=data["fleet"])
+            source, _, external_id = data["advisory"].partition(":")
+            advisory = Advisory.objects.filter(source=source, external_id=external_id).first()
+            if advisory is None:
+                raise ValidationError({"advisory": f"no advisory {data['advisory']!r}"})
+        try:
+            created = exception_request(
+                fleet=fleet,
+                exposure=exposure,
+                advisory=advisory,
+                requested_by=access.user,
+                justification=data["justification"],
+                compensating_controls=data.get("compensating_controls", ""),
+                expires_at=data["expires_at"],
+            )
+        except ExceptionRefused as exc:
+            raise ValidationError(str(exc)) from None
+        return Response(RiskExceptionSerializer(created).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: RiskExceptionSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, exception_id: str) -> Response:
+        try:
+            done = exception_approve(exception=self.get_object(), approver=api_access(request).user)
+        except ExceptionRefused as exc:
+            raise ValidationError(str(exc)) from None
+        return Response(RiskExceptionSerializer(done).data)
+
+    @extend_schema(request=None, responses={200: RiskExceptionSerializer})
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, exception_id: str) -> Response:
+        try:
+            done = exception_revoke(exception=self.get_object(), actor=api_access(request).user)
+        except ExceptionRefused as exc:
+            raise ValidationError(str(exc)) from None
+        return Response(RiskExceptionSerializer(done).data)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -344,6 +344,37 @@ def retired_store(packages: Sequence[feed.RetiredPackage]) -> StoreCounts:
             ).update(changed_at=now, **fields)
             counts.updated += 1
     return counts
+
+
+def retired_advisories(packages: Sequence[feed.RetiredPackage]) -> list[feed.Advisory]:
+    """One advisory per retired package, so matching finds the hosts that still carry it:
+    every version is affected from the retirement date on, and only removal closes it."""
+    records = []
+    for package in packages:
+        retired_at = datetime.combine(package.retired_at, time(), tzinfo=UTC)
+        records.append(
+            feed.Advisory(
+                source="retired",
+                external_id=f"{package.distro}/{package.package_type}/{package.name}",
+                title=f"{package.name} was retired from {package.distro} on {package.retired_at}",
+                description=package.reason,
+                kind="retired",
+                published_at=retired_at,
+                modified_at=retired_at,
+                references=(package.reference_url,),
+                affected=[
+                    feed.Affected(
+                        package_type=package.package_type,
+                        name=package.name,
+                        distro=package.distro,
+                        status="affected",
+                        product=package.distro,
+                        justification="retired upstream: remove or migrate",
+                    )
+                ],
+            )
+        )
+    return records
 
 
 def withdraw(source: str, withdrawn: Sequence[tuple[str, datetime]]) -> int:

@@ -27,7 +27,14 @@ from django.utils import timezone
 
 from evidence.feeds import model as feed
 from evidence.feeds.fetch import FetchError, fetch, url_check
-from evidence.feeds.store import StoreCounts, advisories_store, kev_store, retired_store, withdraw
+from evidence.feeds.store import (
+    StoreCounts,
+    advisories_store,
+    kev_store,
+    retired_advisories,
+    retired_store,
+    withdraw,
+)
 from evidence.models import FeedPayload, FeedRun, FeedSource, RunStatus
 
 # kind -> parser module (each has SOURCE and parse(data, *, limits, name) -> FeedParse)
@@ -263,6 +270,8 @@ def _store_document(
         counts.add(kev_store(parsed.kev))
     if parsed.retired:
         counts.add(retired_store(parsed.retired))
+        found = advisories_store("retired", retired_advisories(parsed.retired), payload=payload)
+        counts.changed_advisories |= found.changed_advisories
     return counts
 
 

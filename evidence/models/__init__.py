@@ -11,7 +11,13 @@ from evidence.models.advisory import (
     RetiredPackage,
     RunStatus,
 )
-from evidence.models.exposure import CloseReason, Exposure, ExposureStatus
+from evidence.models.exposure import (
+    CloseReason,
+    Exposure,
+    ExposureStatus,
+    RiskException,
+    exceptions_in_force,
+)
 from evidence.models.fleet import Distribution, Environment, Fleet, Host, SlaProfileChange
 from evidence.models.ledger import Package, PackageInterval
 from evidence.models.packet import AuditPacket, PacketStatus
@@ -37,8 +43,10 @@ __all__ = [
     "PackageInterval",
     "PacketStatus",
     "RetiredPackage",
+    "RiskException",
     "RunStatus",
     "SbomDocument",
     "SbomStatus",
     "SlaProfileChange",
+    "exceptions_in_force",
 ]

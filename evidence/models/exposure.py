@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import models
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from evidence.models.advisory import Advisory, AffectedPackage
@@ -42,10 +43,19 @@ class ExposureQuerySet(models.QuerySet["Exposure"]):
     def with_status(self, now: datetime | None = None) -> ExposureQuerySet:
         """Annotate `current_status`, the status at `now` (default: the current time)."""
         now = now or timezone.now()
+        covered = RiskException.objects.filter(exceptions_in_force(now)).filter(
+            Q(exposure_id=OuterRef("pk"))
+            | Q(
+                exposure__isnull=True,
+                advisory_id=OuterRef("advisory_id"),
+                fleet_id=OuterRef("fleet_id"),
+            )
+        )
         return self.annotate(
             current_status=Case(
                 When(closed_reason=CloseReason.NOT_AFFECTED, then=Value("not_affected")),
                 When(closed_reason=CloseReason.EXCEPTION, then=Value("excepted")),
+                When(Q(fixed_at__isnull=True) & Exists(covered), then=Value("excepted")),
                 When(
                     Q(fixed_at__isnull=False)
                     & (Q(due_at__isnull=True) | Q(fixed_at__lte=F("due_at"))),
@@ -124,12 +134,26 @@ class Exposure(models.Model):
     def __str__(self) -> str:
         return f"{self.advisory} on {self.host_id} ({self.package_name})"
 
+    def exception_in_force(self, now: datetime) -> RiskException | None:
+        """The approved, unexpired exception covering this exposure at `now`, if any."""
+        return (
+            RiskException.objects.filter(exceptions_in_force(now))
+            .filter(
+                Q(exposure_id=self.pk)
+                | Q(exposure__isnull=True, advisory_id=self.advisory_id, fleet_id=self.fleet_id)
+            )
+            .order_by("-expires_at")
+            .first()
+        )
+
     def status_at(self, now: datetime | None = None) -> str:
         """The exposure's status at `now` (see ExposureStatus)."""
         now = now or timezone.now()
         if self.closed_reason == CloseReason.NOT_AFFECTED:
             return ExposureStatus.NOT_AFFECTED
         if self.closed_reason == CloseReason.EXCEPTION:
+            return ExposureStatus.EXCEPTED
+        if self.fixed_at is None and self.exception_in_force(now) is not None:
             return ExposureStatus.EXCEPTED
         if self.fixed_at is not None:
             if self.due_at is None or self.fixed_at <= self.due_at:
@@ -138,3 +162,72 @@ class Exposure(models.Model):
         if self.due_at is not None and self.due_at < now:
             return ExposureStatus.OVERDUE
         return ExposureStatus.REGRESSED if self.regression else ExposureStatus.OPEN
+
+
+class RiskException(models.Model):
+    """Risk accepted for one exposure, or for an advisory across a fleet, until it expires.
+
+    Requested by one person and approved by a different one; an exposure it covers counts as
+    `excepted` while the exception is approved, not revoked and not expired. Nothing here
+    closes the window: once the exception lapses, the exposure is open (or overdue) again.
+    """
+
+    MAX_DAYS = 90
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    fleet = models.ForeignKey(Fleet, on_delete=models.CASCADE, related_name="risk_exceptions")
+    exposure = models.ForeignKey(
+        Exposure, on_delete=models.CASCADE, null=True, blank=True, related_name="exceptions"
+    )
+    advisory = models.ForeignKey(
+        Advisory, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    justification = models.TextField()
+    compensating_controls = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(exposure__isnull=False) | Q(advisory__isnull=False),
+                name="exception_covers_something",
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("requested_by")),
+                name="exception_four_eyes",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        what = (
+            f"exposure {self.exposure_id}" if self.exposure_id else f"advisory {self.advisory_id}"
+        )
+        return f"exception for {what} until {self.expires_at:%Y-%m-%d}"
+
+    def state_at(self, now: datetime | None = None) -> str:
+        """requested, approved, expired or revoked, at `now`."""
+        now = now or timezone.now()
+        if self.revoked_at is not None and self.revoked_at <= now:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        if self.approved_at is not None and self.approved_at <= now:
+            return "approved"
+        return "requested"
+
+
+def exceptions_in_force(now: datetime) -> Q:
+    """Exceptions approved by `now`, not revoked and not expired at `now`."""
+    return Q(approved_at__isnull=False, approved_at__lte=now, expires_at__gt=now) & (
+        Q(revoked_at__isnull=True) | Q(revoked_at__gt=now)
+    )
