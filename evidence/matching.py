@@ -38,6 +38,7 @@ from evidence.models import (
     PackageInterval,
     SbomDocument,
     SbomStatus,
+    VexStatement,
 )
 from evidence.models.exposure import CloseReason, Exposure
 from evidence.sla.profiles import (
@@ -387,12 +388,17 @@ def _advisories(ids: Iterable[int]) -> dict[int, _Advisory]:
     ids = set(ids)
     found: dict[int, _Advisory] = {}
     rows = Advisory.objects.filter(pk__in=ids).values_list(
-        "pk", "source", "published_at", "cvss_score", "severity"
+        "pk", "source", "external_id", "published_at", "cvss_score", "severity"
     )
-    for pk, source, published, score, severity in rows:
+    own_cve: dict[int, str] = {}
+    for pk, source, external_id, published, score, severity in rows:
         cvss = float(score) if score is not None else None
         found[pk] = _Advisory(source, published, cvss, severity, ())
+        if external_id.upper().startswith("CVE-"):
+            own_cve[pk] = external_id.upper()
     cves: dict[int, list[str]] = defaultdict(list)
+    for pk, cve in own_cve.items():
+        cves[pk].append(cve)
     for advisory_id, alias in AdvisoryAlias.objects.filter(
         advisory_id__in=ids, alias__startswith="CVE-"
     ).values_list("advisory_id", "alias"):
@@ -404,7 +410,7 @@ def _advisories(ids: Iterable[int]) -> dict[int, _Advisory]:
         ).values_list("cve_id", "date_added", "due_date")
     }
     for pk, data in found.items():
-        data.cves = tuple(sorted(cves.get(pk, ())))
+        data.cves = tuple(sorted(set(cves.get(pk, ()))))
         listed = [kev[c] for c in data.cves if c in kev]
         if listed:
             added = min(a for a, _d in listed)
@@ -413,6 +419,98 @@ def _advisories(ids: Iterable[int]) -> dict[int, _Advisory]:
             if dues:
                 data.kev_due_at = datetime.combine(min(dues), time.max, tzinfo=UTC)
     return found
+
+
+# -- VEX --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _VexIndex:
+    """`not_affected` statements that close exposures: an upstream's VEX rows stored by the
+    feeds (CSAF known_not_affected, per distribution), and the VEX documents an organisation
+    uploaded (`not_affected` or `fixed` for a package, optionally one version, one fleet)."""
+
+    feed: dict[tuple[str, str, str], list[tuple[frozenset[str], str, str]]]
+    uploaded: dict[tuple[int, str, str], list[tuple[frozenset[str], str, int | None, str]]]
+
+    @classmethod
+    def load(cls, *, names: set[str], organizations: set[int]) -> _VexIndex:
+        feed: dict[tuple[str, str, str], list[tuple[frozenset[str], str, str]]] = defaultdict(list)
+        uploaded: dict[tuple[int, str, str], list[tuple[frozenset[str], str, int | None, str]]] = (
+            defaultdict(list)
+        )
+        if not names:
+            return cls(feed, uploaded)
+        ordered = sorted(names)
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(ordered), 5000):
+            rows += AffectedPackage.objects.filter(
+                status="not_affected", name__in=ordered[start : start + 5000]
+            ).values_list(
+                "package_type",
+                "distro",
+                "name",
+                "advisory_id",
+                "advisory__source",
+                "advisory__external_id",
+                "justification",
+            )
+        ids = {row[3] for row in rows}
+        cves: dict[int, set[str]] = defaultdict(set)
+        for advisory_id, alias in AdvisoryAlias.objects.filter(
+            advisory_id__in=ids, alias__startswith="CVE-"
+        ).values_list("advisory_id", "alias"):
+            cves[advisory_id].add(alias)
+        for ptype, distro, name, advisory_id, source, external_id, why in rows:
+            ids_named = cves[advisory_id] | (
+                {external_id.upper()} if external_id.upper().startswith("CVE-") else set()
+            )
+            label = f"{source} {external_id}: not affected" + (f" ({why})" if why else "")
+            feed[(ptype, distro, name)].append((frozenset(ids_named), "", label))
+        statements = VexStatement.objects.filter(
+            organization_id__in=organizations,
+            package_name__in=names,
+            status__in=("not_affected", "fixed"),
+        ).select_related("upload")
+        for statement in statements:
+            named = frozenset({statement.vulnerability.upper(), *map(str.upper, statement.aliases)})
+            label = (
+                f"VEX {statement.upload.filename or statement.upload.document_id} "
+                f"(uploaded {statement.upload.uploaded_at:%Y-%m-%d}): {statement.status}"
+                + (f" ({statement.justification})" if statement.justification else "")
+            )
+            key = (statement.organization_id, statement.package_type, statement.package_name)
+            uploaded[key].append((named, statement.package_version, statement.fleet_id, label))
+        return cls(feed, uploaded)
+
+    def note(
+        self,
+        *,
+        host: Host,
+        key: NameKey,
+        distros: tuple[str, ...],
+        package: tuple[str, str, str, str, str],
+        cves: tuple[str, ...],
+    ) -> str:
+        """The statement closing this exposure as not affected, or ""."""
+        if not cves:
+            return ""
+        wanted = set(cves)
+        for distro in distros:
+            for named, _version, label in self.feed.get((key[0], distro, key[2]), ()):
+                if named & wanted:
+                    return label
+        version = package[4]
+        for named, stated_version, fleet_id, label in self.uploaded.get(
+            (host.fleet.organization_id, key[0], key[2]), ()
+        ):
+            if fleet_id is not None and fleet_id != host.fleet_id:
+                continue
+            if stated_version and stated_version != version:
+                continue
+            if named & wanted:
+                return label
+        return ""
 
 
 # -- computing and reconciling ----------------------------------------------------------------
@@ -466,6 +564,10 @@ def _desired(scope: _Scope) -> dict[tuple[Any, ...], dict[str, Any]]:
     grouped = _intervals(scope, vulnerable_ids)
     advisories = _advisories({r.advisory_id for values in rows.values() for r in values})
     snapshots = _snapshots([hosts[host_id] for host_id in {h for h, _k in grouped}])
+    vex = _VexIndex.load(
+        names={key[2] for _h, key in grouped},
+        organizations={h.fleet.organization_id for h in scope.hosts},
+    )
     desired: dict[tuple[Any, ...], dict[str, Any]] = {}
     for (host_id, key), intervals in grouped.items():
         distribution = hosts[host_id].fleet.distribution
@@ -501,6 +603,16 @@ def _desired(scope: _Scope) -> dict[tuple[Any, ...], dict[str, Any]]:
                 )
                 if values["closed_reason"] == CloseReason.UPGRADED:
                     upgraded_before = True
+                note = vex.note(
+                    host=host,
+                    key=key,
+                    distros=distro_keys_of.get((window.package_id, distribution), ()),
+                    package=packages[window.package_id],
+                    cves=advisory.cves,
+                )
+                if note:
+                    values["closed_reason"] = CloseReason.NOT_AFFECTED
+                values["vex_note"] = note
                 natural = (host_id, advisory_id, *key, window.start)
                 values["advisory_id"] = advisory_id
                 desired[natural] = values
@@ -596,7 +708,7 @@ def _assess(
 _COMPARED = (
     "organization_id", "fleet_id", "affected_id", "package_id", "fixed_by_id", "published_at",
     "fix_available_at", "kev_added_at", "kev_due_at", "detected_at", "fixed_at", "closed_reason",
-    "regression", "tier", "due_at", "sla_profile", "sla_digest", "sla_rationale",
+    "regression", "tier", "due_at", "sla_profile", "sla_digest", "sla_rationale", "vex_note",
 )  # fmt: skip
 
 
@@ -687,6 +799,26 @@ def exposures_for_advisories(advisory_ids: Iterable[int]) -> ReconcileCounts:
     ids = set(advisory_ids)
     if not ids:
         return ReconcileCounts()
+    # An upstream VEX statement (a not_affected row) changes other advisories' exposures for
+    # the same CVE: recompute those too.
+    vex_ids = set(
+        AffectedPackage.objects.filter(advisory_id__in=ids, status="not_affected").values_list(
+            "advisory_id", flat=True
+        )
+    )
+    if vex_ids:
+        cves = set(
+            AdvisoryAlias.objects.filter(
+                advisory_id__in=vex_ids, alias__startswith="CVE-"
+            ).values_list("alias", flat=True)
+        ) | {
+            external_id.upper()
+            for external_id in Advisory.objects.filter(pk__in=vex_ids).values_list(
+                "external_id", flat=True
+            )
+            if external_id.upper().startswith("CVE-")
+        }
+        ids |= kev_changed_advisories(cves)
     names = set(
         AffectedPackage.objects.filter(advisory_id__in=ids).values_list("package_type", "name")
     )
@@ -714,7 +846,9 @@ def exposures_for_advisories(advisory_ids: Iterable[int]) -> ReconcileCounts:
 
 
 def kev_changed_advisories(cves: Iterable[str]) -> set[int]:
-    """Advisories naming these CVEs (their KEV dates changed: tiers and due dates follow)."""
+    """Advisories naming these CVEs, as an alias or as their own id (their KEV dates or
+    VEX statements changed: tiers, due dates and closures follow)."""
+    wanted = set(cves)
     return set(
-        AdvisoryAlias.objects.filter(alias__in=set(cves)).values_list("advisory_id", flat=True)
-    )
+        AdvisoryAlias.objects.filter(alias__in=wanted).values_list("advisory_id", flat=True)
+    ) | set(Advisory.objects.filter(external_id__in=wanted).values_list("pk", flat=True))

@@ -27,6 +27,7 @@ FILL: dict[str, Callable[[World], Any]] = {
     "token_id": lambda w: w.token_a1.pk,
     "exposure_id": lambda w: w.exposure_a1.pk,
     "exception_id": lambda w: w.exception_a1.pk,
+    "vex_id": lambda w: w.vex_a1.pk,
     "feed": lambda w: "kev",  # feeds are shared upstream facts, readable by any member
 }
 # The same arguments pointing at nothing: a denied caller must not be able to tell the two apart.
@@ -39,11 +40,13 @@ MISSING: dict[str, Any] = {
     "token_id": 999999,
     "exposure_id": 999999,
     "exception_id": 999999,
+    "vex_id": 999999,
     "feed": "no-such-feed",
 }
 # Arguments that point at one fleet-A1 object (a fleet-A2-scoped caller must not reach it).
 FLEET_A1_ARGS = {
     "fleet", "host_id", "sbom_id", "packet_id", "token_id", "exposure_id", "exception_id",
+    "vex_id",
 }  # fmt: skip
 # URLs that hold no tenant data and take no argument.
 PUBLIC = {

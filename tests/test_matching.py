@@ -368,3 +368,106 @@ def test_exception_approved_then_expired(snapshot: Any, advisory: Any, fleet: Fl
         )
     actions = list(AuditEvent.objects.values_list("action", flat=True))
     assert "exception.requested" in actions and "exception.approved" in actions
+
+
+def openvex(cve: str, purl: str, status: str = "not_affected") -> bytes:
+    return json.dumps(
+        {
+            "@context": "https://openvex.dev/ns/v0.2.0",
+            "@id": "https://example.test/vex/2026-0001",
+            "author": "Example Security",
+            "timestamp": "2026-03-01T00:00:00Z",
+            "version": 1,
+            "statements": [
+                {
+                    "vulnerability": {"name": cve},
+                    "products": [{"@id": purl}],
+                    "status": status,
+                    "justification": "vulnerable_code_not_in_execute_path",
+                }
+            ],
+        }
+    ).encode()
+
+
+def test_vex_arriving_after_detection_closes_the_exposure(
+    snapshot: Any, advisory: Any, fleet: Fleet, run_commits: Callable[..., Any]
+) -> None:
+    from evidence.vex_upload import vex_receive
+
+    advisory(
+        "FEDORA-2026-0010",
+        day(1, 1),
+        [("libxml2", "2.12.8-1.fc40", day(1, 2))],
+        cves=("CVE-2026-3333",),
+    )
+    host = snapshot("h", day(1, 10), {"libxml2": "2.12.7-1.fc40"})
+    [exposure] = exposures(host)
+    assert exposure.status_at(NOW) == "overdue"
+    upload = run_commits(
+        vex_receive,
+        organization=fleet.organization,
+        data=openvex("CVE-2026-3333", "pkg:rpm/fedora/libxml2@2.12.7-1.fc40?arch=x86_64"),
+        filename="libxml2.openvex.json",
+    )
+    assert upload.status == "accepted", upload.error
+    [exposure] = exposures(host)
+    assert exposure.closed_reason == "not_affected"
+    assert exposure.status_at(NOW) == "not_affected"
+    assert "libxml2.openvex.json" in exposure.vex_note
+    assert "vulnerable_code_not_in_execute_path" in exposure.vex_note
+    assert_recompute_changes_nothing(fleet)
+
+
+def test_unreadable_vex_is_kept_rejected_and_changes_nothing(
+    snapshot: Any, advisory: Any, fleet: Fleet, run_commits: Callable[..., Any]
+) -> None:
+    from evidence.vex_upload import vex_receive
+
+    advisory("FEDORA-2026-0011", day(1, 1), [("zlib", "1.3.1-1.fc40", None)], cves=("CVE-1",))
+    host = snapshot("h", day(1, 10), {"zlib": "1.3-1.fc40"})
+    before = [(e.pk, e.closed_reason) for e in exposures(host)]
+    upload = run_commits(
+        vex_receive, organization=fleet.organization, data=b'{"statements": [', filename="x"
+    )
+    assert upload.status == "rejected" and upload.error
+    assert [(e.pk, e.closed_reason) for e in exposures(host)] == before
+
+
+def test_upstream_vex_not_affected_suppresses_another_advisory_for_that_cve(
+    snapshot: Any, advisory: Any, fleet: Fleet, run_commits: Callable[..., Any]
+) -> None:
+    advisory(
+        "OSV-2026-0012",
+        day(1, 1),
+        [("bind", "9.18.30-1.fc40", day(1, 1))],
+        source="osv",
+        cves=("CVE-2026-4444",),
+    )
+    record = feed.Advisory(
+        source="redhat-csaf",
+        external_id="CVE-2026-4444",
+        kind="vex",
+        published_at=day(1, 3),
+        modified_at=day(1, 3),
+        affected=[
+            feed.Affected(
+                package_type="rpm",
+                name="bind",
+                distro="fedora-40",
+                status="not_affected",
+                justification="vulnerable_code_not_present",
+            )
+        ],
+    )
+
+    def store() -> None:
+        _match_later(advisories_store("redhat-csaf", [record], payload=None))
+
+    host = snapshot("dns", day(1, 10), {"bind": "9.18.29-1.fc40"})
+    assert exposures(host)[0].closed_reason == ""
+    run_commits(store)
+    [exposure] = exposures(host)
+    assert exposure.closed_reason == "not_affected"
+    assert exposure.vex_note.startswith("redhat-csaf CVE-2026-4444: not affected")
+    assert_recompute_changes_nothing(fleet)

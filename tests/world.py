@@ -24,6 +24,7 @@ from evidence.models import (
     PackageInterval,
     RiskException,
     SbomDocument,
+    VexUpload,
 )
 from evidence.packets.build import packet_render, packet_request
 from portal.accounts.models import ApiToken, Role
@@ -71,6 +72,7 @@ class World:
     token_a1: ApiToken
     exposure_a1: Exposure
     exception_a1: RiskException
+    vex_a1: VexUpload
     personas: list[Persona] = field(default_factory=list)
 
     def persona(self, name: str) -> Persona:
@@ -129,6 +131,14 @@ def build_world() -> World:
     officer_a = MembershipFactory.create(organization=org_a, role=Role.OFFICER).user
     viewer_a = MembershipFactory.create(organization=org_a, role=Role.VIEWER).user
     officer_b = MembershipFactory.create(organization=org_b, role=Role.OFFICER).user
+    vex_a1 = VexUpload.objects.create(
+        organization=org_a,
+        fleet=fleet_a1,
+        filename=f"{FLEET_MARKER}.openvex.json",
+        sha256="0" * 64,
+        status="rejected",
+        error="kept for the isolation test",
+    )
     exception_a1 = RiskException.objects.create(
         organization=org_a,
         fleet=fleet_a1,
@@ -177,5 +187,6 @@ def build_world() -> World:
         token_a1=token_a1,
         exposure_a1=exposure_a1,
         exception_a1=exception_a1,
+        vex_a1=vex_a1,
         personas=personas,
     )

@@ -13,6 +13,7 @@ from evidence.models import (
     RiskException,
     SbomDocument,
     SlaProfileChange,
+    VexUpload,
 )
 
 
@@ -215,3 +216,27 @@ class RiskExceptionRequestSerializer(serializers.Serializer[Any]):
     justification = serializers.CharField(max_length=5000)
     compensating_controls = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     expires_at = serializers.DateTimeField()
+
+
+class VexUploadSerializer(serializers.ModelSerializer[VexUpload]):
+    fleet = serializers.CharField(source="fleet.slug", read_only=True, allow_null=True)
+    statements = serializers.SerializerMethodField()
+
+    class Meta:
+        model = VexUpload
+        fields = [
+            "id", "fleet", "filename", "sha256", "size", "uploaded_at", "status", "error",
+            "format", "document_id", "author", "warnings", "statements",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_statements(self, obj: VexUpload) -> list[dict[str, str]]:
+        return [
+            {
+                "vulnerability": s.vulnerability,
+                "status": s.status,
+                "justification": s.justification,
+                "purl": s.purl,
+            }
+            for s in obj.statements.all()[:1000]
+        ]

@@ -11,5 +11,6 @@ router.register("sboms", views.SbomViewSet, basename="sbom")
 router.register("exposures", views.ExposureViewSet, basename="exposure")
 router.register("sla-profiles", views.SlaProfileViewSet, basename="sla-profile")
 router.register("exceptions", views.RiskExceptionViewSet, basename="exception")
+router.register("vex", views.VexViewSet, basename="vex")
 
 urlpatterns = router.urls

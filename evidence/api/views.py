@@ -27,6 +27,7 @@ from evidence.api.serializers import (
     SbomDocumentSerializer,
     SlaProfileAssignSerializer,
     SlaProfileChangeSerializer,
+    VexUploadSerializer,
 )
 from evidence.exceptions import (
     ExceptionRefused,
@@ -35,9 +36,19 @@ from evidence.exceptions import (
     exception_revoke,
 )
 from evidence.ingest import UploadRefused, host_resolve, sbom_receive
-from evidence.models import Advisory, Exposure, Fleet, Host, RiskException, SbomDocument
+from evidence.models import (
+    Advisory,
+    Exposure,
+    Fleet,
+    Host,
+    RiskException,
+    SbomDocument,
+    VexUpload,
+)
 from evidence.sla.assign import sla_profile_assign
 from evidence.sla.profiles import profile_canonical, profile_digest, profiles_all
+from evidence.vex_upload import MAX_BYTES as VEX_MAX_BYTES
+from evidence.vex_upload import vex_receive
 from portal.accounts.audit import audit_record
 
 _M = TypeVar("_M", bound=Model)
@@ -362,3 +373,73 @@ class RiskExceptionViewSet(
         except ExceptionRefused as exc:
             raise ValidationError(str(exc)) from None
         return Response(RiskExceptionSerializer(done).data)
+
+
+class VexViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    _ScopedViewSet[VexUpload],
+):
+    """VEX documents (OpenVEX, CycloneDX VEX, CSAF VEX) about your packages: a `not_affected`
+    statement closes the matching exposures as not affected, with the statement as evidence."""
+
+    serializer_class = VexUploadSerializer
+    lookup_url_kwarg = "vex_id"
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self) -> QuerySet[VexUpload]:
+        if getattr(self, "swagger_fake_view", False):
+            return VexUpload.objects.none()
+        access = api_access(self.request)
+        qs = VexUpload.objects.filter(organization=access.organization)
+        if access.fleet_id is not None:
+            qs = qs.filter(fleet_id=access.fleet_id)
+        return qs.prefetch_related("statements").select_related("fleet")
+
+    @extend_schema(
+        request={
+            "application/json": OpenApiTypes.BINARY,
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            },
+        },
+        parameters=[OpenApiParameter("fleet", str, description="Limit it to one fleet.")],
+        responses={201: VexUploadSerializer, 400: VexUploadSerializer},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Upload a VEX document as the body, or a multipart field `file`. 201 with its
+        statements, or 400 with the reason it could not be read (the upload is kept)."""
+        access = api_access(request)
+        multipart = (request.content_type or "").startswith("multipart/form-data")
+        filename = ""
+        if multipart:
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise ValidationError({"file": "Send the VEX document in a field named 'file'."})
+            data = upload.read(VEX_MAX_BYTES + 1)
+            filename = upload.name or ""
+        else:
+            stream = request.stream
+            data = stream.read(VEX_MAX_BYTES + 1) if stream is not None else b""
+        if len(data) > VEX_MAX_BYTES:
+            raise ValidationError(f"The document is larger than {VEX_MAX_BYTES:,} bytes.")
+        fleet = None
+        slug = request.query_params.get("fleet") or (
+            request.data.get("fleet") if multipart else None
+        )
+        if slug:
+            fleet = selectors.fleets_visible(access).filter(slug=slug).first()
+            if fleet is None:
+                raise ValidationError({"fleet": f"No fleet {slug!r} that you can write to."})
+        elif access.fleet_id is not None:
+            fleet = selectors.fleets_visible(access).first()
+        stored = vex_receive(
+            organization=access.organization,
+            data=data,
+            filename=filename,
+            fleet=fleet,
+            uploaded_by=access.user,
+        )
+        code = status.HTTP_201_CREATED if stored.status == "accepted" else 400
+        return Response(self.get_serializer(stored).data, status=code)

@@ -22,6 +22,7 @@ from evidence.models.fleet import Distribution, Environment, Fleet, Host, SlaPro
 from evidence.models.ledger import Package, PackageInterval
 from evidence.models.packet import AuditPacket, PacketStatus
 from evidence.models.sbom import SbomDocument, SbomStatus
+from evidence.models.vex import VexStatement, VexUpload
 
 __all__ = [
     "Advisory",
@@ -48,5 +49,7 @@ __all__ = [
     "SbomDocument",
     "SbomStatus",
     "SlaProfileChange",
+    "VexStatement",
+    "VexUpload",
     "exceptions_in_force",
 ]

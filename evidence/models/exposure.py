@@ -102,6 +102,9 @@ class Exposure(models.Model):
     fixed_at = models.DateTimeField(null=True, blank=True)
     closed_reason = models.CharField(max_length=16, choices=CloseReason.choices, blank=True)
     regression = models.BooleanField(default=False, help_text="Re-opened by a downgrade.")
+    vex_note = models.TextField(
+        blank=True, help_text="The VEX statement that closed it as not affected, if any."
+    )
     # The SLA verdict under the fleet's profile.
     tier = models.CharField(max_length=16, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)

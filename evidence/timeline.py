@@ -1,0 +1,470 @@
+"""Timeline figures for one period: the numbers dashboards and audit packets show.
+
+`timeline_figures(access, fleet=..., start=..., end=...)` reads the exposures and hosts the
+`Access` may see (optionally one fleet) and summarises the period `[start, end)`.
+
+Clocks and boundaries
+---------------------
+* The figures are taken as of ``as_of = min(end, now)``: a period that has not ended yet is
+  measured up to `now`, so nothing is called overdue or stale ahead of time. Every period
+  figure covers ``[start, as_of)``: an event exactly at `start` is in it, one exactly at
+  `as_of` is not (it belongs to the next period).
+* "Open at the end" is the state at the close of the period, just before `as_of`: the window
+  started before `as_of` (``window_start < as_of``) and was not fixed before it (``fixed_at``
+  empty or ``>= as_of``). An exposure fixed exactly at `end` is therefore still open at the end
+  of this period and counts as fixed in the next one, so the window counts reconcile:
+  ``open_at_start + opened - fixed == open_at_end``.
+* An open window is `excepted` at the end when a risk exception covering it (the exposure, or
+  its advisory across the fleet) is in force at `as_of`, as `status_at(as_of)` has it; the
+  others are `open`, and `overdue` when ``due_at < as_of``. So ``open_at_end`` (windows) is
+  the sum of the tiers' `open` and `excepted`. An exception accepts a risk; it does not move
+  the due date, so the SLA share below ignores it.
+* Exposures closed as `not_affected` (VEX) or with the close reason `exception` are left out of
+  every figure; the ones whose window overlaps the period are counted in
+  `excluded_not_affected_or_excepted`. Any other exposure with a `fixed_at` is fixed
+  (upgraded, removed, host retired), as in `ExposureQuerySet.with_status`.
+* KEV exposures are those whose advisory entered the KEV catalog before `as_of`.
+* Tiers are the stored SLA verdicts (the fleet's profile's tier ids); an exposure without a
+  verdict is reported under the tier "".
+
+Denominators (`counts`)
+-----------------------
+`fleets` and `hosts` of the scope (hosts: those that existed at `as_of`, see stale inventories);
+`exposures`: windows overlapping the period (``window_start < as_of`` and not fixed before
+`start`); `open_at_start` (``window_start < start``, not fixed before `start`), `opened`
+(``start <= window_start < as_of``), `fixed` (``start <= fixed_at < as_of``), `open_at_end`,
+`excepted_at_end`, `overdue_at_end`; `excluded_not_affected_or_excepted`.
+
+Per-tier figures
+----------------
+* `open`, `overdue`, `excepted`: open at the end and not excepted, of those overdue, and
+  open at the end under a risk exception.
+* In SLA: every exposure with a due date gets its SLA verdict once, at one moment, and is
+  counted in the period holding that moment: met when fixed on or before its due date
+  (``fixed_at <= due_at``; the moment is `fixed_at`), missed otherwise (the moment is `due_at`,
+  or `window_start` for a window that opened already past its due date). So `sla_counted` are
+  the exposures fixed in the period on time (``start <= fixed_at < as_of``, ``fixed_at <=
+  due_at``) plus those that fell due in the period unfixed (``start <= max(due_at,
+  window_start) < as_of``, ``fixed_at`` empty or ``> due_at``), `sla_met` the former, and
+  `sla_percent` is ``100 * sla_met / sla_counted`` rounded to 2 decimals. Every exposure is in
+  exactly one period's share, so periods add up (a quarter's counts are its months' sums): a
+  late fix is a miss where the due date passed, not again where the fix landed, and an early
+  fix is a success where it landed, not again where its due date falls. Exposures with no due
+  date that were fixed in the period or are open at the end are counted in `no_due_date`.
+* Time to remediate: for the exposures fixed in the period, ``fixed_at - max(fix_available_at,
+  window_start)`` in days: the clock starts when both the fix existed and the vulnerable
+  version was on the host (one clock for every profile, whatever clock the SLA uses). A fix
+  installed before its recorded availability counts as 0 days. Fixed exposures without a
+  `fix_available_at` (no fix: the package was removed) are counted in
+  `remediated_without_fix_date` instead.
+
+Whole-scope figures
+-------------------
+* Upstream lag per distribution (`package_distro`): ``fix_available_at - published_at`` in
+  days, once per (advisory, distribution) among the exposures with both dates whose window
+  started before `as_of`, taking the latest `fix_available_at` of the group (the time every
+  affected package the scope has was fixed upstream); a group is in the period when that fix
+  date is. Negative when the fix shipped before the advisory was published.
+* Deployment lag: for the exposures fixed in the period, ``fixed_at - max(fix_available_at,
+  host.first_seen_at)`` in days (0 if negative; host first seen unknown: from the fix), like
+  the API's `deployment_lag_days`; those without `fix_available_at` are counted apart.
+* KEV: open (not excepted) at the end, of those past KEV's own due date
+  (``kev_due_at < as_of``), and fixed in the period.
+* Stale inventories: the scope's hosts that existed at `as_of` (created or first seen before
+  it) whose newest ingested SBOM snapshot taken before `as_of` is older than
+  ``as_of - stale_after`` (strictly), or that have none.
+
+Percentiles use the nearest-rank method: the p-th percentile of n sorted values is the value
+at rank ``ceil(p * n / 100)`` (1-based), so it is always an observed duration ("90% of fixes
+took at most this long"). Durations are reported in days rounded to 2 decimals. No values:
+percentiles and percentages are None and their counts 0.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from evidence.models import (
+    CloseReason,
+    Exposure,
+    Fleet,
+    Host,
+    RiskException,
+    SbomStatus,
+    exceptions_in_force,
+)
+from evidence.selectors import exposures_visible, fleets_visible, hosts_visible
+from portal.accounts.access import Access
+
+EXCLUDED_REASONS = (CloseReason.NOT_AFFECTED, CloseReason.EXCEPTION)
+_DAY_SECONDS = 86400
+
+
+def percentile(values: Iterable[timedelta], p: int) -> timedelta | None:
+    """The nearest-rank p-th percentile (0 < p <= 100) of `values`; None when there are none."""
+    if not 0 < p <= 100:
+        raise ValueError("p must be in (0, 100]")
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    rank = -(-p * len(ordered) // 100)  # ceil(p * n / 100) in integers
+    return ordered[rank - 1]
+
+
+def _days(value: timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds() / _DAY_SECONDS, 2)
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round(100 * part / whole, 2)
+
+
+@dataclass(frozen=True)
+class Durations:
+    """How many durations there were, and their nearest-rank p50 and p90 in days."""
+
+    count: int
+    p50_days: float | None
+    p90_days: float | None
+
+    @classmethod
+    def of(cls, values: list[timedelta]) -> Durations:
+        return cls(len(values), _days(percentile(values, 50)), _days(percentile(values, 90)))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "p50_days": self.p50_days, "p90_days": self.p90_days}
+
+
+@dataclass(frozen=True)
+class TierFigures:
+    tier: str
+    open: int
+    overdue: int
+    excepted: int
+    sla_counted: int
+    sla_met: int
+    sla_percent: float | None
+    no_due_date: int
+    time_to_remediate: Durations
+    remediated_without_fix_date: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "open": self.open,
+            "overdue": self.overdue,
+            "excepted": self.excepted,
+            "sla_counted": self.sla_counted,
+            "sla_met": self.sla_met,
+            "sla_percent": self.sla_percent,
+            "no_due_date": self.no_due_date,
+            "time_to_remediate": self.time_to_remediate.as_dict(),
+            "remediated_without_fix_date": self.remediated_without_fix_date,
+        }
+
+
+@dataclass(frozen=True)
+class StaleHost:
+    host_id: int
+    hostname: str
+    fleet_slug: str
+    last_snapshot_at: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        last = self.last_snapshot_at
+        return {
+            "host_id": self.host_id,
+            "hostname": self.hostname,
+            "fleet": self.fleet_slug,
+            "last_snapshot_at": last.isoformat() if last else None,
+        }
+
+
+@dataclass(frozen=True)
+class TimelineFigures:
+    """The figures of one period (see the module docstring for every definition)."""
+
+    fleet_slug: str | None
+    start: datetime
+    end: datetime
+    as_of: datetime
+    stale_before: datetime
+    # Denominators.
+    fleets: int
+    hosts: int
+    exposures: int  # windows overlapping [start, as_of)
+    open_at_start: int
+    opened: int
+    fixed: int
+    open_at_end: int  # windows, excepted or not
+    excepted_at_end: int
+    overdue_at_end: int
+    excluded_not_affected_or_excepted: int
+    # Figures.
+    tiers: tuple[TierFigures, ...]
+    upstream_lag: tuple[tuple[str, Durations], ...]  # (distribution, advisories' lags)
+    deployment_lag: Durations
+    deployment_lag_without_fix_date: int
+    kev_open: int
+    kev_open_past_kev_due: int
+    kev_fixed: int
+    stale_hosts: tuple[StaleHost, ...]
+
+    def tier(self, tier: str) -> TierFigures | None:
+        return next((t for t in self.tiers if t.tier == tier), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (datetimes as ISO 8601, tiers and distributions as keys)."""
+        return {
+            "period": {
+                "fleet": self.fleet_slug,
+                "start": self.start.isoformat(),
+                "end": self.end.isoformat(),
+                "as_of": self.as_of.isoformat(),
+                "days": _days(self.as_of - self.start),
+                "stale_before": self.stale_before.isoformat(),
+            },
+            "counts": {
+                "fleets": self.fleets,
+                "hosts": self.hosts,
+                "exposures": self.exposures,
+                "open_at_start": self.open_at_start,
+                "opened": self.opened,
+                "fixed": self.fixed,
+                "open_at_end": self.open_at_end,
+                "excepted_at_end": self.excepted_at_end,
+                "overdue_at_end": self.overdue_at_end,
+                "excluded_not_affected_or_excepted": self.excluded_not_affected_or_excepted,
+            },
+            "tiers": {t.tier: t.as_dict() for t in self.tiers},
+            "upstream_lag": {distro: lag.as_dict() for distro, lag in self.upstream_lag},
+            "deployment_lag": {
+                **self.deployment_lag.as_dict(),
+                "without_fix_date": self.deployment_lag_without_fix_date,
+            },
+            "kev": {
+                "open": self.kev_open,
+                "open_past_kev_due": self.kev_open_past_kev_due,
+                "fixed": self.kev_fixed,
+            },
+            "stale_inventories": {
+                "count": len(self.stale_hosts),
+                "hosts": [h.as_dict() for h in self.stale_hosts],
+            },
+        }
+
+
+def _check_aware(**values: datetime) -> None:
+    for name, value in values.items():
+        if timezone.is_naive(value):
+            raise ValueError(f"{name} must be timezone-aware")
+
+
+def timeline_figures(
+    access: Access,
+    *,
+    fleet: Fleet | None,
+    start: datetime,
+    end: datetime,
+    now: datetime | None = None,
+    stale_after: timedelta = timedelta(days=7),
+) -> TimelineFigures:
+    """The figures of `[start, end)` for what `access` may see, optionally one fleet of it.
+
+    Raises Http404 for a fleet the access may not see, ValueError for naive datetimes, an empty
+    or reversed period, a period starting after `now`, or a negative `stale_after`.
+    """
+    now = now or timezone.now()
+    _check_aware(start=start, end=end, now=now)
+    if start >= end:
+        raise ValueError("the period must start before it ends")
+    if now < start:
+        raise ValueError("the period starts after now")
+    if stale_after < timedelta(0):
+        raise ValueError("stale_after must not be negative")
+    if fleet is not None and (
+        fleet.organization_id != access.organization.pk
+        or (access.fleet_id is not None and access.fleet_id != fleet.pk)
+    ):
+        raise Http404
+    as_of = min(end, now)
+
+    scope = exposures_visible(access)
+    hosts = hosts_visible(access)
+    if fleet is not None:
+        scope = scope.filter(fleet=fleet)
+        hosts = hosts.filter(fleet=fleet)
+    counted = scope.exclude(closed_reason__in=EXCLUDED_REASONS)
+
+    overlaps = Q(window_start__lt=as_of) & (Q(fixed_at__isnull=True) | Q(fixed_at__gte=start))
+    open_window = Q(window_start__lt=as_of) & (Q(fixed_at__isnull=True) | Q(fixed_at__gte=as_of))
+    covered = Exists(
+        RiskException.objects.filter(exceptions_in_force(as_of)).filter(
+            Q(exposure_id=OuterRef("pk"))
+            | Q(
+                exposure__isnull=True,
+                advisory_id=OuterRef("advisory_id"),
+                fleet_id=OuterRef("fleet_id"),
+            )
+        )
+    )
+    excepted_end = open_window & covered
+    open_end = open_window & ~covered
+    overdue_end = open_end & Q(due_at__lt=as_of)
+    fixed_in = Q(fixed_at__gte=start, fixed_at__lt=as_of)
+    met = fixed_in & Q(fixed_at__lte=F("due_at"))
+    missed = (
+        (Q(fixed_at__isnull=True) | Q(fixed_at__gt=F("due_at")))
+        & Q(due_at__lt=as_of, window_start__lt=as_of)
+        & (Q(due_at__gte=start) | Q(window_start__gte=start))
+    )
+    kev = Q(kev_added_at__lt=as_of)
+
+    per_tier = {
+        row["tier"]: row
+        for row in counted.order_by()
+        .values("tier")
+        .annotate(
+            open=Count("pk", filter=open_end),
+            overdue=Count("pk", filter=overdue_end),
+            excepted=Count("pk", filter=excepted_end),
+            sla_counted=Count("pk", filter=met | missed),
+            sla_met=Count("pk", filter=met),
+            no_due_date=Count("pk", filter=Q(due_at__isnull=True) & (open_window | fixed_in)),
+        )
+    }
+    totals = counted.aggregate(
+        exposures=Count("pk", filter=overlaps),
+        open_at_start=Count(
+            "pk",
+            filter=Q(window_start__lt=start) & (Q(fixed_at__isnull=True) | Q(fixed_at__gte=start)),
+        ),
+        opened=Count("pk", filter=Q(window_start__gte=start, window_start__lt=as_of)),
+        fixed=Count("pk", filter=fixed_in),
+        open_at_end=Count("pk", filter=open_window),
+        excepted_at_end=Count("pk", filter=excepted_end),
+        overdue_at_end=Count("pk", filter=overdue_end),
+        kev_open=Count("pk", filter=open_end & kev),
+        kev_open_past_kev_due=Count("pk", filter=open_end & kev & Q(kev_due_at__lt=as_of)),
+        kev_fixed=Count("pk", filter=fixed_in & kev),
+    )
+    excluded = scope.filter(overlaps, closed_reason__in=EXCLUDED_REASONS).count()
+
+    remediation: dict[str, list[timedelta]] = defaultdict(list)
+    without_fix_date: dict[str, int] = defaultdict(int)
+    deployment: list[timedelta] = []
+    fixed_rows = (
+        counted.filter(fixed_in)
+        .order_by()
+        .values_list("tier", "window_start", "fix_available_at", "fixed_at", "host__first_seen_at")
+    )
+    zero = timedelta(0)
+    for tier, window_start, fix_available, fixed_at, first_seen in fixed_rows:
+        if fixed_at is None:  # excluded by the filter; for the type checker
+            continue
+        if fix_available is None:
+            without_fix_date[tier] += 1
+            continue
+        remediation[tier].append(max(fixed_at - max(fix_available, window_start), zero))
+        deploy_from = max(fix_available, first_seen) if first_seen else fix_available
+        deployment.append(max(fixed_at - deploy_from, zero))
+
+    empty = dict.fromkeys(
+        ("open", "overdue", "excepted", "sla_counted", "sla_met", "no_due_date"), 0
+    )
+    shown = {t for t, row in per_tier.items() if row["open"] or row["excepted"]}
+    shown |= {t for t, row in per_tier.items() if row["sla_counted"] or row["no_due_date"]}
+    shown |= set(remediation) | set(without_fix_date)
+    tiers = tuple(
+        TierFigures(
+            tier=tier,
+            open=row["open"],
+            overdue=row["overdue"],
+            excepted=row["excepted"],
+            sla_counted=row["sla_counted"],
+            sla_met=row["sla_met"],
+            sla_percent=_percent(row["sla_met"], row["sla_counted"]),
+            no_due_date=row["no_due_date"],
+            time_to_remediate=Durations.of(remediation.get(tier, [])),
+            remediated_without_fix_date=without_fix_date.get(tier, 0),
+        )
+        for tier in sorted(shown)
+        for row in [per_tier.get(tier, empty)]
+    )
+
+    return TimelineFigures(
+        fleet_slug=fleet.slug if fleet is not None else None,
+        start=start,
+        end=end,
+        as_of=as_of,
+        stale_before=as_of - stale_after,
+        fleets=1 if fleet is not None else fleets_visible(access).count(),
+        hosts=_hosts_at(hosts, as_of).count(),
+        exposures=totals["exposures"],
+        open_at_start=totals["open_at_start"],
+        opened=totals["opened"],
+        fixed=totals["fixed"],
+        open_at_end=totals["open_at_end"],
+        excepted_at_end=totals["excepted_at_end"],
+        overdue_at_end=totals["overdue_at_end"],
+        excluded_not_affected_or_excepted=excluded,
+        tiers=tiers,
+        upstream_lag=_upstream_lag(counted, start, as_of),
+        deployment_lag=Durations.of(deployment),
+        deployment_lag_without_fix_date=sum(without_fix_date.values()),
+        kev_open=totals["kev_open"],
+        kev_open_past_kev_due=totals["kev_open_past_kev_due"],
+        kev_fixed=totals["kev_fixed"],
+        stale_hosts=_stale_hosts(hosts, as_of, as_of - stale_after),
+    )
+
+
+def _upstream_lag(
+    counted: QuerySet[Exposure], start: datetime, as_of: datetime
+) -> tuple[tuple[str, Durations], ...]:
+    groups = (
+        counted.filter(
+            published_at__isnull=False, fix_available_at__isnull=False, window_start__lt=as_of
+        )
+        .order_by()
+        .values("advisory_id", "package_distro")
+        .annotate(fix=Max("fix_available_at"), published=Min("published_at"))
+        .filter(fix__gte=start, fix__lt=as_of)
+    )
+    lags: dict[str, list[timedelta]] = defaultdict(list)
+    for group in groups:
+        lags[group["package_distro"]].append(group["fix"] - group["published"])
+    return tuple((distro, Durations.of(lags[distro])) for distro in sorted(lags))
+
+
+def _hosts_at(hosts: QuerySet[Host], as_of: datetime) -> QuerySet[Host]:
+    """The hosts that existed at `as_of`: registered or first seen before it."""
+    return hosts.filter(Q(created_at__lt=as_of) | Q(first_seen_at__lt=as_of))
+
+
+def _stale_hosts(
+    hosts: QuerySet[Host], as_of: datetime, stale_before: datetime
+) -> tuple[StaleHost, ...]:
+    newest = _hosts_at(hosts, as_of).annotate(
+        last_snapshot=Max(
+            "sboms__snapshot_at",
+            filter=Q(sboms__status=SbomStatus.INGESTED, sboms__snapshot_at__lt=as_of),
+        )
+    )
+    stale = newest.filter(Q(last_snapshot__isnull=True) | Q(last_snapshot__lt=stale_before))
+    return tuple(
+        StaleHost(
+            host_id=host.pk,
+            hostname=host.hostname,
+            fleet_slug=host.fleet.slug,
+            last_snapshot_at=host.last_snapshot,
+        )
+        for host in stale.order_by("hostname", "pk")
+    )
