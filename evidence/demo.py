@@ -16,7 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from evidence.ingest import UploadRefused, host_resolve, sbom_ingest, sbom_receive
-from evidence.models import Fleet, Host, SbomDocument, SbomStatus
+from evidence.matching import exposures_recompute
+from evidence.models import Exposure, Fleet, Host, SbomDocument, SbomStatus
 from portal.accounts.models import AuditorGrant, Membership, Organization, Role
 
 DEFAULT_PASSWORD = "patchproof-demo"  # noqa: S105 - documented demo password
@@ -154,6 +155,86 @@ def _snapshot(host: Host, *, later: bool, taken_at: datetime) -> None:
         sbom_ingest(document_id=doc.pk)
 
 
+# Demo advisories (ids say DEMO: they are not real advisories), dated relative to today so the
+# timelines read like a real month: (source, id, days ago published, days ago fix available,
+# severity, CVSS, CVE, [(distribution, package, fixed version)]).
+_ADVISORIES: list[tuple[str, str, int, int, str, float, str, list[tuple[str, str, str]]]] = [
+    ("azurelinux-oval", "DEMO-AZL-2026-0001", 45, 44, "high", 7.5, "CVE-2026-90001",
+     [("azurelinux-4.0", "openssl", "3.2.2-5.azl4")]),
+    ("azurelinux-oval", "DEMO-AZL-2026-0002", 20, 18, "critical", 9.8, "CVE-2026-90002",
+     [("azurelinux-4.0", "openssh", "9.8p1-4.azl4")]),
+    ("azurelinux-oval", "DEMO-AZL-2026-0003", 10, 9, "medium", 5.3, "CVE-2026-90003",
+     [("azurelinux-4.0", "kernel", "6.6.65.1-1.azl4")]),
+    ("fedora-updateinfo", "DEMO-FEDORA-2026-0004", 60, 58, "high", 8.1, "CVE-2026-90004",
+     [("fedora-40", "openssl-libs", "3.2.2-10.fc40")]),
+    ("fedora-updateinfo", "DEMO-FEDORA-2026-0005", 25, 25, "medium", 6.5, "CVE-2026-90005",
+     [("fedora-40", "curl", "8.6.0-12.fc40")]),
+    ("redhat-csaf", "DEMO-RHSA-2026:0006", 50, 50, "high", 7.8, "CVE-2026-90006",
+     [("rhel-9", "glibc", "2.34-100.el9_4.4")]),
+]  # fmt: skip
+
+
+def _demo_advisories() -> None:
+    """Store the demo advisories, the shipped Deepin retirement list and one KEV entry."""
+    from pathlib import Path
+
+    from evidence.feeds import model as feed
+    from evidence.feeds.retired import parse as retired_parse
+    from evidence.feeds.store import (
+        advisories_store,
+        kev_store,
+        retired_advisories,
+        retired_store,
+    )
+
+    now = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    by_source: dict[str, list[feed.Advisory]] = {}
+    for source, ident, published, fixed, severity, cvss, cve, rows in _ADVISORIES:
+        by_source.setdefault(source, []).append(
+            feed.Advisory(
+                source=source,
+                external_id=ident,
+                title=f"{rows[0][1]}: demonstration security update",
+                severity=severity,
+                cvss_score=cvss,
+                published_at=now - timedelta(days=published),
+                modified_at=now - timedelta(days=published),
+                aliases=(cve,),
+                affected=[
+                    feed.Affected(
+                        package_type="rpm",
+                        name=name,
+                        distro=distro,
+                        vers=f"vers:rpm/<{version}",
+                        fixed_version=version,
+                        fix_available_at=now - timedelta(days=fixed),
+                    )
+                    for distro, name, version in rows
+                ],
+            )
+        )
+    for source, records in by_source.items():
+        advisories_store(source, records, payload=None)
+    added = (now - timedelta(days=15)).date()
+    kev_store(
+        [
+            feed.KevEntry(
+                cve_id="CVE-2026-90002",
+                vendor="OpenBSD",
+                product="OpenSSH",
+                name="OpenSSH demonstration flaw (DEMO)",
+                date_added=added,
+                due_date=added + timedelta(days=21),
+                ransomware="Unknown",
+            )
+        ]
+    )
+    data = Path(__file__).resolve().parent / "feeds" / "data" / "fedora-deepin-retired.json"
+    retired = retired_parse(data.read_bytes()).retired
+    retired_store(retired)
+    advisories_store("retired", retired_advisories(retired), payload=None)
+
+
 def demo_seed(*, password: str | None = None) -> dict[str, int]:
     """Create (or leave as they are) the demo organisations, users, fleets, hosts and SBOMs."""
     password = password or os.environ.get("DEMO_PASSWORD") or DEFAULT_PASSWORD
@@ -208,7 +289,11 @@ def demo_seed(*, password: str | None = None) -> dict[str, int]:
                     submitted_by=officer,
                     dispatch=False,
                 )
+    _demo_advisories()
+    for org in Organization.objects.filter(slug__in=[spec["slug"] for spec in _ORGS]):
+        exposures_recompute(organization_id=org.pk)
     return {
+        "exposures": Exposure.objects.count(),
         "organizations": Organization.objects.count(),
         "fleets": Fleet.objects.count(),
         "hosts": Host.objects.count(),

@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from evidence.models import Fleet, Host, SbomDocument
 from portal.accounts.models import AuditorGrant, Membership, Organization
@@ -36,7 +37,29 @@ def test_seed_demo_twice_gives_the_same_data(settings) -> None:
     call_command("seed_demo", stdout=StringIO())
     assert snapshot() == first
     counts = json.loads(out.getvalue())
-    assert counts == {"organizations": 2, "fleets": 3, "hosts": 6, "sboms": 13}
+    assert counts == {
+        "exposures": 16, "organizations": 2, "fleets": 3, "hosts": 6, "sboms": 13,
+    }  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_seed_demo_shows_believable_exposures(settings) -> None:
+    from evidence.models import Exposure
+
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    noon = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
+    statuses = {
+        (e.host.hostname, e.advisory.external_id): e.status_at(noon)
+        for e in Exposure.objects.select_related("host", "advisory")
+    }
+    # Web: the KEV-listed OpenSSH fix (P0, 3 days) went in late; the kernel fix is pending.
+    assert statuses[("web-01.acme.example", "DEMO-AZL-2026-0002")] == "fixed_late"
+    assert statuses[("web-01.acme.example", "DEMO-AZL-2026-0003")] == "open"
+    assert statuses[("web-01.acme.example", "DEMO-AZL-2026-0001")] == "fixed_in_sla"
+    # Batch: the retired Deepin terminal was removed; the OpenSSL fix is not deployed yet.
+    assert statuses[("batch-01.acme.example", "fedora/rpm/deepin-terminal")] == "fixed_in_sla"
+    assert statuses[("batch-01.acme.example", "DEMO-FEDORA-2026-0004")] == "overdue"
 
 
 @pytest.mark.django_db
