@@ -31,12 +31,14 @@ __all__ = [
     "local_name",
     "parse_date",
     "parse_datetime",
+    "parser_limits",
     "severity",
     "vers",
 ]
 
 
-def _parser_limits(limits: FeedLimits) -> Limits:
+def parser_limits(limits: FeedLimits) -> Limits:
+    """The SBOM readers' limits (shared JSON, XML, YAML and gzip readers) matching `limits`."""
     return Limits(
         max_bytes=limits.max_bytes,
         max_decompressed_bytes=limits.max_decompressed_bytes,
@@ -95,7 +97,7 @@ def decompress(data: bytes, limits: FeedLimits) -> bytes:
         )
     try:
         if data.startswith(GZIP_MAGIC):
-            return _gunzipped(data, _parser_limits(limits))[0]
+            return _gunzipped(data, parser_limits(limits))[0]
         if data.startswith(XZ_MAGIC):
             with lzma.open(io.BytesIO(data)) as reader:
                 return _bounded(reader, limits.max_decompressed_bytes, "xz")
@@ -115,7 +117,7 @@ def decompress(data: bytes, limits: FeedLimits) -> bytes:
 def feed_json(data: bytes, limits: FeedLimits) -> Any:
     """Decoded JSON (depth-limited, UTF-8), or FeedError with the line and column."""
     try:
-        return json_load(data, _parser_limits(limits))
+        return json_load(data, parser_limits(limits))
     except SbomParseError as exc:
         raise FeedError(exc.message, location=exc.location) from None
 
@@ -123,7 +125,7 @@ def feed_json(data: bytes, limits: FeedLimits) -> Any:
 def feed_xml(data: bytes, limits: FeedLimits) -> ET.Element:
     """The root element, parsed with DTDs, entities and external references refused."""
     try:
-        return xml_parse(data, _parser_limits(limits))
+        return xml_parse(data, parser_limits(limits))
     except SbomParseError as exc:
         message = exc.message.replace("not accepted in SBOMs", "not accepted in feeds")
         raise FeedError(message, location=exc.location) from None

@@ -63,10 +63,18 @@ from typing import Any, NamedTuple
 import orjson
 from packageurl import PackageURL
 
-from evidence.feeds.common import ZIP_MAGIC, decompress, feed_json, parse_datetime, severity, vers
+from evidence.feeds.common import (
+    ZIP_MAGIC,
+    decompress,
+    feed_json,
+    parse_datetime,
+    parser_limits,
+    severity,
+    vers,
+)
 from evidence.feeds.model import Advisory, Affected, FeedError, FeedLimits, FeedParse, RecordError
 from evidence.sbom.jsondoc import STDLIB_JSON_FROM, gc_paused, json_type
-from evidence.sbom.model import Limits, SbomParseError
+from evidence.sbom.model import SbomParseError
 from evidence.sbom.purls import purl_fast, purl_parse
 from evidence.sbom.yamldoc import yaml_load
 
@@ -222,17 +230,6 @@ def parse(data: bytes, *, limits: FeedLimits = FeedLimits(), name: str = "") -> 
 # --- documents --------------------------------------------------------------------------------
 
 
-def _sbom_limits(limits: FeedLimits) -> Limits:
-    """The SBOM readers' limits matching `limits` (for the shared YAML reader)."""
-    return Limits(
-        max_bytes=limits.max_bytes,
-        max_decompressed_bytes=limits.max_decompressed_bytes,
-        max_depth=limits.max_depth,
-        max_components=limits.max_records,
-        max_string=limits.max_string,
-    )
-
-
 def _load(data: bytes, limits: FeedLimits) -> Any:
     """The decoded JSON or YAML value of `data`; FeedError if it is neither (or is empty)."""
     head = data[:64].lstrip()
@@ -244,7 +241,7 @@ def _load(data: bytes, limits: FeedLimits) -> Any:
     if head[:1] in (b"{", b"["):
         return _json(data, limits)
     try:
-        value = yaml_load(data, _sbom_limits(limits))
+        value = yaml_load(data, parser_limits(limits))
     except SbomParseError as exc:
         raise FeedError(
             f"not an OSV document: neither JSON nor YAML ({exc.message})", location=exc.location

@@ -199,7 +199,8 @@ class AffectedPackage(models.Model):
         indexes = [
             models.Index(
                 fields=["package_type", "distro", "name"], name="affected_type_distro_name"
-            )
+            ),
+            models.Index(fields=["name"], name="affected_name"),  # matching looks up by name
         ]
 
     def __str__(self) -> str:

@@ -37,7 +37,11 @@ class Package(models.Model):
     hashes = models.JSONField(default=list, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["type", "distro", "name"], name="package_type_distro_name")]
+        indexes = [
+            models.Index(fields=["type", "distro", "name"], name="package_type_distro_name"),
+            # Matching looks packages up by name alone (every distribution and version of it).
+            models.Index(fields=["name"], name="package_name"),
+        ]
 
     def __str__(self) -> str:
         return self.purl

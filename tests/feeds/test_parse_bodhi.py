@@ -6,8 +6,6 @@ from __future__ import annotations
 import copy
 import gzip
 import json
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,26 +14,7 @@ from univers.version_range import VersionRange
 from evidence.feeds import bodhi
 from evidence.feeds.bodhi import release_distro, split_nvr
 from evidence.feeds.model import FeedError, FeedLimits, FeedParse
-
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
-
-
-def fixture(relative: str) -> bytes:
-    path = FIXTURES / relative
-    if not path.is_file():
-        pytest.skip(f"shared fixtures not found at {FIXTURES}")
-    return path.read_bytes()
-
-
-def fixtures_in(directory: str) -> list[Path]:
-    found = sorted(p for p in (FIXTURES / directory).glob("*") if p.is_file())
-    if not found:
-        pytest.skip(f"shared fixtures not found at {FIXTURES / directory}")
-    return found
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0):
-    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+from tests.feeds.helpers import fixture, fixtures_in, utc
 
 
 def encode(value: Any) -> bytes:
