@@ -18,7 +18,7 @@ from typing import Any
 
 from evidence.feeds.common import decompress, feed_json, parse_date
 from evidence.feeds.model import FeedError, FeedLimits, FeedParse, KevEntry, RecordError
-from evidence.feeds.osv import describe_document, describe_text
+from evidence.feeds.osv_documents import describe_document, describe_text
 from evidence.sbom.jsondoc import json_type
 
 SOURCE = "kev"

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from evidence.feeds.common import decompress, feed_json
 from evidence.feeds.model import FeedError, FeedLimits, FeedParse, RecordError, RetiredPackage
-from evidence.feeds.osv import describe_document, describe_text
+from evidence.feeds.osv_documents import describe_document, describe_text
 from evidence.sbom.jsondoc import json_type
 
 SOURCE = "retired"

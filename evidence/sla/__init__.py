@@ -2,7 +2,8 @@
 
 The profiles live in `evidence/sla/data/<slug>.yaml`; `evidence.sla.profiles` loads and
 validates them and turns an exposure's facts into a tier, a clock start and a due date with a
-rationale an auditor can read. Pure Python: no database, no Django.
+rationale an auditor can read; `evidence.sla.conditions` is the tiers' `when` condition
+language. Pure Python: no database, no Django.
 """
 
 from evidence.sla.profiles import (

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import zstandard
 
-from evidence.feeds import osv
+from evidence.feeds import osv, osv_documents
 from evidence.feeds.model import Advisory, FeedError, FeedLimits, FeedParse
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
@@ -677,7 +677,9 @@ def test_all_zip_of_20000_records() -> None:
 
 def _entries_read_both_ways(data: bytes) -> list[tuple[bytes | None, bytes]]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return [(osv._plain_entry_bytes(data, i), archive.read(i)) for i in archive.infolist()]
+        return [
+            (osv_documents._plain_entry_bytes(data, i), archive.read(i)) for i in archive.infolist()
+        ]
 
 
 @pytest.mark.parametrize(
@@ -742,8 +744,8 @@ def test_zip_entry_oddities_are_left_to_zipfile() -> None:
     # an archive cut inside an entry's data
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         info = archive.getinfo("A-2.json")
-    assert osv._plain_entry_bytes(data[: info.header_offset + 40], info) is None
-    assert osv._plain_entry_bytes(data[: info.header_offset + 10], info) is None
+    assert osv_documents._plain_entry_bytes(data[: info.header_offset + 40], info) is None
+    assert osv_documents._plain_entry_bytes(data[: info.header_offset + 10], info) is None
 
 
 def _nested(levels: int) -> Any:
