@@ -17,6 +17,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -61,13 +62,23 @@ def read_tsv(path: Path) -> list[tuple[str, str, int]]:
 # --- rpm -----------------------------------------------------------------------------------------
 
 
+def rpm_vectors() -> list[Any]:
+    """rpm's published vectors, or one skipped case when ../shared/fixtures is absent."""
+    if not RPMVERCMP.is_file():
+        reason = f"shared fixtures not found at {RPMVERCMP.parent}"
+        return [pytest.param("", "", 0, marks=pytest.mark.skip(reason=reason))]
+    return list(read_tsv(RPMVERCMP))
+
+
 def test_rpmvercmp_vectors_header_and_count():
+    if not RPMVERCMP.is_file():
+        pytest.skip(f"shared fixtures not found at {RPMVERCMP.parent}")
     header = RPMVERCMP.read_text(encoding="utf-8").splitlines()[:2]
     assert header[1] == "# columns: a<TAB>b<TAB>expected rpmvercmp(a,b)"
     assert len(read_tsv(RPMVERCMP)) == 91
 
 
-@pytest.mark.parametrize(("a", "b", "expected"), read_tsv(RPMVERCMP))
+@pytest.mark.parametrize(("a", "b", "expected"), rpm_vectors())
 def test_rpmvercmp_vectors(a, b, expected):
     assert compare("rpm", a, b) == expected
     assert key_cmp("rpm", a, b) == expected

@@ -316,7 +316,8 @@ def _process(source: FeedSource, collected: _Collected) -> _Outcome:
             parsed = parser.parse(document.data, limits=limits, name=document.name)
         except feed.FeedError as exc:
             if single:
-                raise _RunFailed(f"{document.name}: {exc}") from None
+                # The run's location already names the document.
+                raise _RunFailed(str(exc).removeprefix(f"{document.name}: ")) from None
             outcome.errors.append(
                 _error(document.name, str(exc).removeprefix(f"{document.name}: "))
             )

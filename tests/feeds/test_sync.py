@@ -165,7 +165,7 @@ def test_url_sync_uses_etag_and_304() -> None:
         (Route(body=kev_catalog("CVE-2025-0108"), delay=2.5), "timeout"),
         (Route(body=kev_catalog("CVE-2025-0108"), truncate_to=40), "truncated"),
         (Route(status=404), "HTTP 404"),
-        (Route(body=b"<html><body>Maintenance</body></html>"), "kev"),
+        (Route(body=b"<html><body>Maintenance</body></html>"), "not json"),
     ],
     ids=["500", "slow", "truncated", "404", "not-a-feed"],
 )
@@ -180,7 +180,8 @@ def test_bad_server_fails_the_run_and_keeps_what_was_stored(route: Route, messag
         kev.save()
         run = feed_sync(kev)
     assert run.status == RunStatus.FAILED
-    assert message.lower() in run.errors[0]["message"].lower(), run.errors
+    error = run.errors[0]
+    assert message.lower() in (error["location"] + " " + error["message"]).lower(), run.errors
     assert list(KevEntry.objects.values_list("cve_id", "digest", "changed_at")) == before
     kev.refresh_from_db()
     assert kev.consecutive_failures == 1
