@@ -162,6 +162,8 @@ def test_the_table_names_every_generated_file() -> None:
 
 
 def test_the_fedora_files_have_one_component_per_rpm_qa_line_and_the_os() -> None:
+    if not RPM_QA.is_file():
+        pytest.skip(f"shared fixtures not found at {RPM_QA.parent}")
     lines = [line for line in RPM_QA.read_text().splitlines() if line.strip()]
     for name in NAMES:
         if name.startswith("distro2sbom_fedora40"):
