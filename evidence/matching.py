@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from evidence.distros import distro_keys
@@ -124,6 +125,18 @@ def _profile(slug: str) -> tuple[Profile, str]:
     return profile, profile_digest(profile)
 
 
+def source_name(purl: str) -> str:
+    """The source rpm's name from an rpm purl's `upstream` qualifier
+    (`upstream=python3.9-3.9.18-3.el9.src.rpm` -> `python3.9`), or ""."""
+    marker = purl.find("upstream=")
+    if marker < 0:
+        return ""
+    value = unquote(purl[marker + len("upstream=") :].split("&", 1)[0])
+    value = value.removesuffix(".rpm").removesuffix(".src").removesuffix(".nosrc")
+    parts = value.rsplit("-", 2)
+    return parts[0] if len(parts) == 3 else ""
+
+
 def _evr(package: tuple[str, str, str]) -> str | None:
     try:
         return package_version(*package)
@@ -169,7 +182,11 @@ def _scoped_intervals(scope: _Scope) -> QuerySet[PackageInterval]:
     affected = AffectedPackage.objects.filter(status__in=_MATCHING_STATUSES)
     if scope.advisory_ids is not None:
         affected = affected.filter(advisory_id__in=scope.advisory_ids)
-    return query.filter(package__name__in=affected.values("name"))
+    # Names some advisory is about, and rpm binaries that may match through their source rpm.
+    return query.filter(
+        Q(package__name__in=affected.values("name"))
+        | Q(package__type="rpm", package__purl__contains="upstream=")
+    )
 
 
 def _installed(scope: _Scope) -> dict[int, set[str]]:
@@ -429,12 +446,16 @@ def _desired(scope: _Scope) -> dict[tuple[Any, ...], dict[str, Any]]:
     hosts = {h.pk: h for h in scope.hosts}
     installed = _installed(scope)
     packages: dict[int, tuple[str, str, str, str, str]] = {}
+    sources: dict[int, str] = {}  # rpm binary package id -> the source package it was built from
     ids = sorted(installed)
     for start in range(0, len(ids), 5000):
-        for pk, *fields in Package.objects.filter(pk__in=ids[start : start + 5000]).values_list(
-            "pk", "type", "distro", "name", "epoch", "version"
-        ):
+        for pk, purl, *fields in Package.objects.filter(
+            pk__in=ids[start : start + 5000]
+        ).values_list("pk", "purl", "type", "distro", "name", "epoch", "version"):
             packages[pk] = tuple(fields)  # type: ignore[assignment]
+            source = source_name(purl) if fields[0] == "rpm" else ""
+            if source and source != fields[2]:
+                sources[pk] = source
     distro_keys_of: dict[tuple[int, str], tuple[str, ...]] = {}
     wanted: set[tuple[str, str, str]] = set()
     for package_id, distributions in installed.items():
@@ -445,6 +466,8 @@ def _desired(scope: _Scope) -> dict[tuple[Any, ...], dict[str, Any]]:
                 scope.unmapped.add(distro or f"{ptype} without distro")
             distro_keys_of[(package_id, distribution)] = keys
             wanted.update((ptype, key, name) for key in keys)
+            if package_id in sources:
+                wanted.update((ptype, key, sources[package_id]) for key in keys)
     rows = _affected_rows(wanted, scope.advisory_ids)
     # Which advisories (and which of their rows) contain a package version: once per package
     # and distribution keys, not once per host, since hosts share their packages.
@@ -456,11 +479,15 @@ def _desired(scope: _Scope) -> dict[tuple[Any, ...], dict[str, Any]]:
             found = {}
             ptype, _distro, name, epoch, version = packages[package_id]
             evr = _evr((ptype, epoch, version))
+            # The package's own name first; then, for an advisory that names only the source
+            # rpm it was built from (Red Hat's source-only rows), the source's name.
+            names = (name, sources[package_id]) if package_id in sources else (name,)
             if evr is not None:  # a version no comparison can read matches nothing
-                for distro in distros:  # most specific distribution first
-                    for row in rows.get((ptype, distro, name), ()):
-                        if row.advisory_id not in found and _in_range(row.vers, evr):
-                            found[row.advisory_id] = row
+                for candidate in names:
+                    for distro in distros:  # most specific distribution first
+                        for row in rows.get((ptype, distro, candidate), ()):
+                            if row.advisory_id not in found and _in_range(row.vers, evr):
+                                found[row.advisory_id] = row
             memo[(package_id, distros)] = found
         return found
 
@@ -738,6 +765,18 @@ def exposures_for_advisories(advisory_ids: Iterable[int]) -> ReconcileCounts:
         .distinct()
         if (key[0], key[2]) in names
     }
+    # Rows naming only a source rpm reach the binaries built from it.
+    source_rows = set(
+        AffectedPackage.objects.filter(advisory_id__in=ids, package_type="rpm", arch="src")
+        .values_list("name", flat=True)
+        .distinct()
+    )
+    for source in sorted(source_rows)[:500]:
+        keys |= set(
+            Package.objects.filter(type="rpm", purl__contains=f"upstream={source}-")
+            .values_list("type", "distro", "name")
+            .distinct()
+        )
     if not keys:
         # Still reconcile: an advisory whose rows changed may leave exposures to delete.
         hosts = _hosts(

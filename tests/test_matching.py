@@ -471,3 +471,73 @@ def test_upstream_vex_not_affected_suppresses_another_advisory_for_that_cve(
     assert exposure.closed_reason == "not_affected"
     assert exposure.vex_note.startswith("redhat-csaf CVE-2026-4444: not affected")
     assert_recompute_changes_nothing(fleet)
+
+
+def test_source_rpm_names_reach_their_binaries_but_nothing_else() -> None:
+    from evidence.matching import source_name
+
+    assert (
+        source_name(
+            "pkg:rpm/redhat/python3-libs@3.9.18-3.el9?arch=x86_64&upstream=python3.9-3.9.18-3.el9.src.rpm"
+        )
+        == "python3.9"
+    )
+    assert source_name("pkg:rpm/fedora/openssl@3.2.1-2.fc40?arch=x86_64") == ""
+    assert source_name("pkg:rpm/x/y@1-1?upstream=garbage") == ""
+
+
+def test_a_source_only_row_matches_binaries_from_a_later_snapshot(
+    fleet: Fleet, run_commits: Callable[..., Any]
+) -> None:
+    record = feed.Advisory(
+        source="redhat-csaf",
+        external_id="RHSA-2026:0100",
+        severity="high",
+        published_at=day(1, 1),
+        modified_at=day(1, 1),
+        affected=[
+            feed.Affected(
+                package_type="rpm",
+                name="python3.9",
+                distro="fedora-40",
+                arch="src",
+                vers="vers:rpm/<3.9.19-1.fc40",
+                fixed_version="3.9.19-1.fc40",
+                fix_available_at=day(1, 1),
+            )
+        ],
+    )
+    run_commits(lambda: _match_later(advisories_store("redhat-csaf", [record], payload=None)))
+    host = HostFactory.create(fleet=fleet, hostname="py")
+    upstream = "&upstream=python3.9-3.9.18-1.fc40.src.rpm"
+    components = [
+        {
+            "type": "library",
+            "name": name,
+            "version": "3.9.18-1.fc40",
+            "purl": f"pkg:rpm/fedora/{name}@3.9.18-1.fc40?arch=x86_64&distro=fedora-40{upstream}",
+        }
+        for name in ("python3", "python3-libs")
+    ] + [
+        {
+            "type": "library",
+            "name": "python3.9-unrelated",
+            "version": "3.9.18-1.fc40",
+            "purl": "pkg:rpm/fedora/python3.9-unrelated@3.9.18-1.fc40?arch=x86_64&distro=fedora-40",
+        }
+    ]
+    data = json.dumps(
+        {
+            "bomFormat": "CycloneDX",
+            "specVersion": "1.6",
+            "version": 1,
+            "metadata": {"timestamp": "2026-02-01T12:00:00Z"},
+            "components": components,
+        }
+    ).encode()
+    document = sbom_receive(
+        organization=fleet.organization, data=data, size=len(data), host=host, dispatch=False
+    )
+    run_commits(sbom_ingest, document_id=document.pk)
+    assert sorted(e.package_name for e in exposures(host)) == ["python3", "python3-libs"]
+    assert_recompute_changes_nothing(fleet)

@@ -142,12 +142,6 @@ def test_rhel9_python39_through_two_real_rhsas(run_commits: Any) -> None:
     assert_recompute_changes_nothing(fleet)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="matching compares binary rpm names only: a source-only CSAF row (python3.9, arch "
-    "src) never reaches the binaries built from it (python3, python3-libs with "
-    "upstream=python3.9-...src.rpm), although the CSAF parser keeps such rows on purpose",
-)
 def test_rhel9_real_ubi9_sbom_binaries_of_a_fixed_source_rpm(run_commits: Any) -> None:
     """Red Hat's syft SBOM of UBI 9 (2024-06-25, distro=rhel-9.4) lists python3 and
     python3-libs 3.9.18-3.el9, built from python3.9-3.9.18-3.el9.src.rpm: both below the fixes
