@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from functools import lru_cache
 from typing import Any
-from urllib.parse import unquote
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -42,6 +41,7 @@ from evidence.models import (
     SbomStatus,
 )
 from evidence.models.exposure import CloseReason, Exposure
+from evidence.package_versions import in_range, package_evr, source_name
 from evidence.sla.profiles import (
     Assessment,
     Facts,
@@ -51,7 +51,6 @@ from evidence.sla.profiles import (
     profile_digest,
     profile_load,
 )
-from evidence.versions import contains, rpm_evr
 
 NameKey = tuple[str, str, str]  # (purl type, the package's own distro qualifier, name)
 _DISTRO_TYPES = {"rpm", "deb", "apk"}
@@ -106,16 +105,7 @@ class _Scope:
     unmapped: set[str] = field(default_factory=set)
 
 
-# -- version checks ---------------------------------------------------------------------------
-
-
-def package_version(package_type: str, epoch: str, version: str) -> str:
-    """The version a vers range is checked against: rpm's E:V-R, else the purl version."""
-    if package_type == "rpm":
-        return rpm_evr(epoch, version)
-    if package_type == "deb" and epoch and epoch != "0":
-        return f"{epoch}:{version}"
-    return version
+# -- SLA profiles -----------------------------------------------------------------------------
 
 
 @lru_cache(maxsize=64)
@@ -123,35 +113,6 @@ def _profile(slug: str) -> tuple[Profile, str]:
     """An SLA profile and its digest (the data ships with the code: cached per process)."""
     profile = profile_load(slug)
     return profile, profile_digest(profile)
-
-
-def source_name(purl: str) -> str:
-    """The source rpm's name from an rpm purl's `upstream` qualifier
-    (`upstream=python3.9-3.9.18-3.el9.src.rpm` -> `python3.9`), or ""."""
-    marker = purl.find("upstream=")
-    if marker < 0:
-        return ""
-    value = unquote(purl[marker + len("upstream=") :].split("&", 1)[0])
-    value = value.removesuffix(".rpm").removesuffix(".src").removesuffix(".nosrc")
-    parts = value.rsplit("-", 2)
-    return parts[0] if len(parts) == 3 else ""
-
-
-def _evr(package: tuple[str, str, str]) -> str | None:
-    try:
-        return package_version(*package)
-    except ValueError:
-        return None
-
-
-@lru_cache(maxsize=200_000)
-def _in_range(vers: str, version: str) -> bool:
-    if not vers:
-        return True  # the source states no range: every version is affected
-    try:
-        return contains(vers, version)
-    except ValueError:
-        return False  # an unreadable range or version matches nothing (reported by feeds)
 
 
 # -- reading the ledger and the advisories -----------------------------------------------------
@@ -478,7 +439,7 @@ def _desired(scope: _Scope) -> dict[tuple[Any, ...], dict[str, Any]]:
         if found is None:
             found = {}
             ptype, _distro, name, epoch, version = packages[package_id]
-            evr = _evr((ptype, epoch, version))
+            evr = package_evr((ptype, epoch, version))
             # The package's own name first; then, for an advisory that names only the source
             # rpm it was built from (Red Hat's source-only rows), the source's name.
             names = (name, sources[package_id]) if package_id in sources else (name,)
@@ -486,7 +447,7 @@ def _desired(scope: _Scope) -> dict[tuple[Any, ...], dict[str, Any]]:
                 for candidate in names:
                     for distro in distros:  # most specific distribution first
                         for row in rows.get((ptype, distro, candidate), ()):
-                            if row.advisory_id not in found and _in_range(row.vers, evr):
+                            if row.advisory_id not in found and in_range(row.vers, evr):
                                 found[row.advisory_id] = row
             memo[(package_id, distros)] = found
         return found

@@ -474,7 +474,7 @@ def test_upstream_vex_not_affected_suppresses_another_advisory_for_that_cve(
 
 
 def test_source_rpm_names_reach_their_binaries_but_nothing_else() -> None:
-    from evidence.matching import source_name
+    from evidence.package_versions import source_name
 
     assert (
         source_name(
