@@ -15,7 +15,7 @@ import importlib
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -97,6 +97,11 @@ class _Document:
     name: str
     data: bytes
     fetched_at: datetime
+
+    @cached_property
+    def sha256(self) -> str:
+        """Computed once: both the already-stored check and the payload need it."""
+        return hashlib.sha256(self.data).hexdigest()
 
 
 @dataclass
@@ -234,7 +239,7 @@ def _csaf_id(path: str) -> str:
 
 
 def _payload(document: _Document) -> FeedPayload:
-    sha256 = hashlib.sha256(document.data).hexdigest()
+    sha256 = document.sha256
     existing = FeedPayload.objects.filter(sha256=sha256).first()
     if existing is not None:
         return existing
@@ -283,7 +288,7 @@ def _already_stored(source: FeedSource, collected: _Collected, outcome: _Outcome
     """True (and `outcome` filled in) when this exact payload was already stored in full by an
     `ok` run of this source: every record in it is unchanged, so it is not parsed again.
     (Records since replaced by newer ones stay newer: an older record never overwrites.)"""
-    sha256 = hashlib.sha256(collected.documents[0].data).hexdigest()
+    sha256 = collected.documents[0].sha256
     earlier = (
         FeedRun.objects.filter(source=source, sha256=sha256, status=RunStatus.OK)
         .select_related("payload")
