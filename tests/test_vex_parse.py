@@ -1,18 +1,16 @@
 """VEX documents (evidence/vex.py): real OpenVEX, CycloneDX and CSAF files with pinned
-statements, and hostile input written here (truncated, mistyped, oversized, not VEX at all)."""
+statements, refused input (truncated, oversized, not VEX at all) and hand-written documents.
+Bad statements and mistyped fields are in test_vex_parse_bad.py."""
 
 from __future__ import annotations
 
-import copy
-import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from evidence.vex import JUSTIFICATIONS, STATUSES, VexDocument, VexError, VexStatement, vex_parse
+from tests.vex_support import _cdx_doc, _csaf_doc, _dump, _openvex_doc, _refused
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
@@ -25,10 +23,6 @@ def _fixture(relative: str) -> bytes:
 
 def _parse(relative: str) -> VexDocument:
     return vex_parse(_fixture(relative))
-
-
-def _dump(document: object) -> bytes:
-    return json.dumps(document).encode()
 
 
 def _by_id(document: VexDocument) -> dict[str, VexStatement]:
@@ -245,13 +239,6 @@ def test_red_hat_vex_resolves_relationships_to_component_purls() -> None:
 # Refused documents ----------------------------------------------------------------------
 
 
-def _refused(data: bytes) -> VexError:
-    with pytest.raises(VexError) as caught:
-        vex_parse(data)
-    assert caught.value.location or "bytes" in caught.value.message
-    return caught.value
-
-
 def test_empty_and_non_json_input_is_refused() -> None:
     assert "empty" in _refused(b"").message
     assert "empty" in _refused(b"  \n\t").message
@@ -327,159 +314,6 @@ def test_a_document_without_statements_is_refused() -> None:
 
 
 # Hand-written documents -----------------------------------------------------------------
-
-
-def _openvex_doc() -> dict[str, Any]:
-    return {
-        "@context": "https://openvex.dev/ns/v0.2.0",
-        "@id": "https://example.com/vex/1",
-        "author": "Example Security",
-        "timestamp": "2024-05-01T10:00:00Z",
-        "version": 1,
-        "statements": [
-            {
-                "vulnerability": {"name": "cve-2023-44487", "aliases": ["GHSA-qppj-fm5r-hxr3"]},
-                "products": [
-                    {
-                        "@id": "pkg:oci/app@sha256%3Aabcd",
-                        "subcomponents": [
-                            {"@id": "pkg:golang/golang.org/x/net@v0.7.0"},
-                            {"identifiers": {"purl": "pkg:pypi/Django@4.2"}},
-                        ],
-                    }
-                ],
-                "status": "not_affected",
-                "justification": "vulnerable_code_not_present",
-                "impact_statement": "HTTP/2 is disabled",
-            },
-            {
-                "vulnerability": {"@id": "GHSA-aaaa-bbbb-cccc"},
-                "products": [{"@id": "https://example.com/product/1"}],
-                "status": "affected",
-                "action_statement": "Upgrade to 2.0",
-                "timestamp": "2024-05-02T08:00:00",
-            },
-        ],
-    }
-
-
-def _cdx_doc() -> dict[str, Any]:
-    return {
-        "bomFormat": "CycloneDX",
-        "specVersion": "1.5",
-        "serialNumber": "urn:uuid:11111111-2222-3333-4444-555555555555",
-        "metadata": {
-            "timestamp": "2024-06-01T00:00:00+02:00",
-            "authors": [{"name": "Alice"}, {"name": "Bob"}],
-            "component": {"bom-ref": "app", "name": "app", "purl": "pkg:npm/app@1.0.0"},
-        },
-        "components": [
-            {
-                "bom-ref": "lib-a",
-                "name": "a",
-                "purl": "pkg:npm/%40scope/a@2.0.0",
-                "components": [{"bom-ref": "lib-b", "name": "b", "purl": "pkg:npm/b@3.0.0"}],
-            }
-        ],
-        "vulnerabilities": [
-            {
-                "id": "CVE-2024-0001",
-                "analysis": {
-                    "state": "in_triage",
-                    "justification": "requires_environment",
-                },
-                "affects": [{"ref": "lib-b"}, {"ref": "app"}, {"ref": "elsewhere"}],
-            },
-            {
-                "id": "GHSA-1111-2222-3333",
-                "references": [{"id": "cve-2024-0002"}],
-                "analysis": {
-                    "state": "false_positive",
-                    "justification": "protected_by_compiler",
-                    "firstIssued": "2024-06-02T00:00:00Z",
-                },
-                "affects": [{"ref": "lib-a"}],
-            },
-        ],
-    }
-
-
-def _csaf_doc() -> dict[str, Any]:
-    return {
-        "document": {
-            "category": "csaf_vex",
-            "csaf_version": "2.0",
-            "publisher": {"name": "ACME PSIRT", "category": "vendor", "namespace": "https://a"},
-            "tracking": {
-                "id": "ACME-VEX-1",
-                "initial_release_date": "2024-01-01T00:00:00Z",
-                "current_release_date": "2024-02-01T00:00:00Z",
-            },
-        },
-        "product_tree": {
-            "branches": [
-                {
-                    "category": "vendor",
-                    "name": "ACME",
-                    "branches": [
-                        {
-                            "category": "product_version",
-                            "name": "1.0",
-                            "product": {
-                                "name": "libfoo 1.0",
-                                "product_id": "LIBFOO-1",
-                                "product_identification_helper": {
-                                    "purl": "pkg:rpm/acme/libfoo@1.0-1?arch=x86_64"
-                                },
-                            },
-                        }
-                    ],
-                }
-            ],
-            "full_product_names": [{"name": "Appliance 5", "product_id": "APPLIANCE-5"}],
-            "relationships": [
-                {
-                    "category": "default_component_of",
-                    "product_reference": "LIBFOO-1",
-                    "relates_to_product_reference": "APPLIANCE-5",
-                    "full_product_name": {"name": "libfoo in A5", "product_id": "A5:LIBFOO-1"},
-                }
-            ],
-            "product_groups": [{"group_id": "G1", "product_ids": ["A5:LIBFOO-1", "APPLIANCE-5"]}],
-        },
-        "vulnerabilities": [
-            {
-                "cve": "CVE-2024-1111",
-                "ids": [{"system_name": "GHSA", "text": "GHSA-9999-8888-7777"}],
-                "product_status": {
-                    "known_not_affected": ["A5:LIBFOO-1"],
-                    "under_investigation": ["APPLIANCE-5"],
-                    "recommended": ["APPLIANCE-5"],
-                },
-                "flags": [
-                    {
-                        "label": "vulnerable_code_cannot_be_controlled_by_adversary",
-                        "group_ids": ["G1"],
-                    }
-                ],
-                "threats": [
-                    {"category": "impact", "details": "Input is sanitised", "group_ids": ["G1"]}
-                ],
-            },
-            {
-                "ids": [{"system_name": "internal", "text": "ACME-2024-7"}],
-                "product_status": {"first_fixed": ["LIBFOO-1"], "last_affected": ["APPLIANCE-5"]},
-                "remediations": [
-                    {
-                        "category": "vendor_fix",
-                        "details": "Update",
-                        "url": "https://a/fix",
-                        "product_ids": ["LIBFOO-1"],
-                    }
-                ],
-            },
-        ],
-    }
 
 
 def test_hand_written_openvex() -> None:
@@ -623,212 +457,3 @@ def test_csaf_security_advisory_is_read_with_a_warning() -> None:
     assert parsed.warnings == (
         "$.document.category: 'csaf_security_advisory': product statuses read as VEX",
     )
-
-
-# Bad statements -------------------------------------------------------------------------
-
-
-def test_unknown_status_skips_only_that_statement() -> None:
-    document = _openvex_doc()
-    document["statements"][1]["status"] = "probably_fine"
-    parsed = vex_parse(_dump(document))
-    assert [s.vulnerability for s in parsed.statements] == ["CVE-2023-44487"]
-    assert parsed.warnings == (
-        "$.statements[1].status: unknown status 'probably_fine'; statement skipped",
-    )
-    document["statements"][0]["status"] = "nope"
-    error = _refused(_dump(document))
-    assert error.location == "$.statements[0].status"
-    assert "all 2 were skipped" in error.message
-
-
-def test_unknown_cyclonedx_state_and_csaf_status() -> None:
-    cdx = _cdx_doc()
-    cdx["vulnerabilities"][0]["analysis"]["state"] = "exploitable_maybe"
-    parsed = vex_parse(_dump(cdx))
-    assert len(parsed.statements) == 1
-    assert parsed.warnings == (
-        "$.vulnerabilities[0].analysis.state: unknown analysis state 'exploitable_maybe'; "
-        "statement skipped",
-    )
-    csaf = _csaf_doc()
-    csaf["vulnerabilities"][0]["product_status"]["known_sort_of"] = ["LIBFOO-1"]
-    csaf["vulnerabilities"][0]["flags"][0]["label"] = "trust_me"
-    parsed = vex_parse(_dump(csaf))
-    assert parsed.warnings == (
-        "$.vulnerabilities[0].flags[0].label: unknown justification 'trust_me'; flag skipped",
-        "$.vulnerabilities[0].product_status.known_sort_of: unknown product status; not read",
-    )
-    assert parsed.statements[0].justification == ""
-
-
-@pytest.mark.parametrize(
-    ("make", "where", "expected"),
-    [
-        (_openvex_doc, "statements.0.products", "expected an array"),
-        (_openvex_doc, "statements.0.vulnerability", "expected an object"),
-        (_openvex_doc, "statements.0.timestamp", "expected a string"),
-        (_openvex_doc, "statements.0.impact_statement", "expected a string"),
-        (_cdx_doc, "vulnerabilities.0.id", "expected a string"),
-        (_cdx_doc, "vulnerabilities.0.analysis", "expected an object"),
-        (_cdx_doc, "vulnerabilities.0.affects", "expected an array"),
-        (_csaf_doc, "vulnerabilities.0.product_status", "expected an object"),
-        (_csaf_doc, "vulnerabilities.0.cve", "expected a string"),
-    ],
-)
-def test_a_mistyped_field_skips_its_statement(make: Any, where: str, expected: str) -> None:
-    document = make()
-    path = [int(step) if step.isdigit() else step for step in where.split(".")]
-    _set(document, path, 42)
-    parsed = vex_parse(_dump(document))
-    assert len(parsed.statements) >= 1
-    json_path = "$" + "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path)
-    message = f"{json_path}: {expected}, got a number; statement skipped"
-    assert message in parsed.warnings
-
-
-def test_a_mistyped_product_is_left_out_of_its_statement() -> None:
-    openvex = _openvex_doc()
-    openvex["statements"][0]["products"][0]["subcomponents"].append(42)
-    parsed = vex_parse(_dump(openvex))
-    assert len(parsed.statements[0].products) == 3
-    assert parsed.warnings == (
-        "$.statements[0].products[0].subcomponents[2]: expected an object, got a number; "
-        "product skipped",
-    )
-    cdx = _cdx_doc()
-    cdx["vulnerabilities"][0]["affects"][1] = {"ref": ["app"]}
-    parsed = vex_parse(_dump(cdx))
-    assert parsed.statements[0].product_ids == ("lib-b", "elsewhere")
-    assert parsed.warnings == (
-        "$.vulnerabilities[0].affects[1].ref: expected a string, got an array; product skipped",
-    )
-    csaf = _csaf_doc()
-    csaf["vulnerabilities"][0]["product_status"]["known_not_affected"] += [None, "GHOST"]
-    parsed = vex_parse(_dump(csaf))
-    assert parsed.statements[0].product_ids == ("A5:LIBFOO-1",)
-    assert parsed.statements[1].product_ids == ("GHOST",)  # no flag: a statement of its own
-    assert parsed.statements[1].justification == ""
-    assert parsed.warnings == (
-        "$.vulnerabilities[0].product_status.known_not_affected[1]: missing or empty; "
-        "product skipped",
-        "$.vulnerabilities[0].product_status.known_not_affected: 'GHOST' is not in the "
-        "product tree",
-    )
-
-
-def test_mistyped_document_fields_refuse_the_document() -> None:
-    openvex = _openvex_doc()
-    openvex["timestamp"] = "last tuesday"
-    error = _refused(_dump(openvex))
-    assert (error.location, error.message) == (
-        "$.timestamp",
-        "'last tuesday' is not an ISO 8601 date-time",
-    )
-    cdx = _cdx_doc()
-    cdx["metadata"] = []
-    assert _refused(_dump(cdx)).location == "$.metadata"
-    csaf = _csaf_doc()
-    csaf["product_tree"]["relationships"] = "none"
-    assert _refused(_dump(csaf)).location == "$.product_tree.relationships"
-
-
-def test_huge_strings() -> None:
-    document = _openvex_doc()
-    document["statements"][0]["impact_statement"] = "x" * 1_000_000
-    document["statements"][1]["action_statement"] = "y" * 1_000_000
-    first, second = vex_parse(_dump(document)).statements
-    assert first.impact_statement == "x" * 2000
-    assert second.action == "y" * 2000
-    document["statements"][1]["vulnerability"]["@id"] = "CVE-" + "9" * 1_000_000
-    parsed = vex_parse(_dump(document))
-    assert len(parsed.statements) == 1
-    (warning,) = parsed.warnings
-    assert warning.startswith("$.statements[1].vulnerability['@id']: 'CVE-99999")
-    assert warning.endswith("...' is longer than 2048 characters; statement skipped")
-    document["statements"][0]["vulnerability"]["name"] = "CVE-" + "9" * 1_000_000
-    error = _refused(_dump(document))
-    assert error.location == "$.statements[0].vulnerability.name"
-    assert "is longer than 256 characters" in error.message
-    assert len(str(error)) < 400
-    cdx = _cdx_doc()
-    cdx["vulnerabilities"][0]["affects"].append({"ref": "pkg:npm/" + "a" * 100_000})
-    parsed = vex_parse(_dump(cdx))
-    assert len(parsed.statements) == 2
-    assert parsed.statements[0].product_ids == ("lib-b", "app", "elsewhere")
-    (warning,) = parsed.warnings
-    assert warning.startswith("$.vulnerabilities[0].affects[3].ref: 'pkg:npm/aaaa")
-    assert warning.endswith("is longer than 2048 characters; product skipped")
-
-
-def test_warnings_are_capped() -> None:
-    document = _openvex_doc()
-    document["statements"] += [{"status": "fixed"}] * 5000
-    parsed = vex_parse(_dump(document))
-    assert len(parsed.statements) == 2
-    assert len(parsed.warnings) == 1001
-    assert parsed.warnings[-1] == "... and 4000 more warnings"
-
-
-# Every field, every wrong type ----------------------------------------------------------
-
-
-def _set(document: Any, path: list[Any], value: object) -> None:
-    for step in path[:-1]:
-        document = document[step]
-    document[path[-1]] = value
-
-
-def _paths(value: Any, path: list[Any] | None = None) -> Iterator[list[Any]]:
-    """The path of every value inside `value` (object members and array elements)."""
-    path = path or []
-    children = (
-        value.items()
-        if isinstance(value, dict)
-        else enumerate(value)
-        if isinstance(value, list)
-        else ()
-    )
-    for key, child in children:
-        yield [*path, key]
-        yield from _paths(child, [*path, key])
-
-
-_WRONG: list[object] = [None, 42, -1.5, True, "", "x", [], [42], {}, {"x": 1}, "é" * 5000]
-
-
-@pytest.mark.parametrize("make", [_openvex_doc, _cdx_doc, _csaf_doc])
-def test_every_field_with_every_wrong_type_parses_or_is_refused(make: Any) -> None:
-    original = make()
-    baseline = len(vex_parse(_dump(original)).statements)
-    tried = 0
-    for path in _paths(original):
-        for wrong in _WRONG:
-            document = copy.deepcopy(original)
-            _set(document, path, wrong)
-            tried += 1
-            try:
-                parsed = vex_parse(_dump(document))
-            except VexError as error:
-                assert error.message
-                assert error.location, (path, wrong, error)
-                continue
-            _check(parsed)
-            if len(parsed.statements) < baseline and wrong not in (None, []):  # empty: absent
-                assert parsed.warnings, (path, wrong)
-    assert tried > 300
-
-
-def _check(parsed: VexDocument) -> None:
-    assert parsed.statements
-    for statement in parsed.statements:
-        assert isinstance(statement.vulnerability, str)
-        assert statement.vulnerability
-        assert statement.status in STATUSES
-        assert statement.justification in {*JUSTIFICATIONS, "", "requires_environment"}
-        assert len(statement.impact_statement) <= 2000
-        assert len(statement.action) <= 2000
-        assert all(purl.startswith("pkg:") for purl in statement.products)
-        assert all(isinstance(ref, str) and ref for ref in statement.product_ids)
-        assert statement.timestamp is None or statement.timestamp.tzinfo is not None
-    assert all(isinstance(warning, str) for warning in parsed.warnings)
