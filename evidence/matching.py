@@ -41,7 +41,13 @@ from evidence.models import (
     SbomStatus,
 )
 from evidence.models.exposure import CloseReason, Exposure
-from evidence.package_versions import in_range, package_evr, source_name
+from evidence.package_versions import (
+    in_range,
+    module_build,
+    module_stream,
+    package_evr,
+    source_name,
+)
 from evidence.sla.profiles import (
     Assessment,
     Facts,
@@ -71,6 +77,7 @@ class _Row:
     vers: str
     fixed_version: str
     fix_available_at: datetime | None
+    module: str = ""  # the rpm module stream ("ruby:2.5") the row is about, "" for none
 
 
 @dataclass
@@ -87,6 +94,7 @@ class ReconcileCounts:
     deleted: int = 0
     unchanged: int = 0
     unmapped: set[str] = field(default_factory=set)  # package distributions left unmatched
+    unmapped_modules: set[str] = field(default_factory=set)  # module builds left unmatched
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -103,6 +111,7 @@ class _Scope:
     keys: set[NameKey] | None = None  # None: every package name
     advisory_ids: set[int] | None = None  # None: every advisory
     unmapped: set[str] = field(default_factory=set)
+    unmapped_modules: set[str] = field(default_factory=set)
 
 
 # -- SLA profiles -----------------------------------------------------------------------------
@@ -273,7 +282,7 @@ def _affected_rows(
     """Affected rows by (type, advisory distro key, name), for the names looked up."""
     names = sorted({name for _t, _d, name in lookups})
     found: dict[tuple[str, str, str], list[_Row]] = defaultdict(list)
-    fields = ("pk", "advisory_id", "vers", "fixed_version", "fix_available_at")
+    fields = ("pk", "advisory_id", "vers", "fixed_version", "fix_available_at", "module")
     for start in range(0, len(names), 5000):  # bounded parameter lists
         query = AffectedPackage.objects.filter(
             status__in=_MATCHING_STATUSES,
@@ -408,6 +417,7 @@ def _desired(scope: _Scope) -> dict[tuple[Any, ...], dict[str, Any]]:
     installed = _installed(scope)
     packages: dict[int, tuple[str, str, str, str, str]] = {}
     sources: dict[int, str] = {}  # rpm binary package id -> the source package it was built from
+    streams: dict[int, str] = {}  # module-build rpm id -> its module stream ("" when unknown)
     ids = sorted(installed)
     for start in range(0, len(ids), 5000):
         for pk, purl, *fields in Package.objects.filter(
@@ -417,6 +427,8 @@ def _desired(scope: _Scope) -> dict[tuple[Any, ...], dict[str, Any]]:
             source = source_name(purl) if fields[0] == "rpm" else ""
             if source and source != fields[2]:
                 sources[pk] = source
+            if fields[0] == "rpm" and module_build(fields[4]):
+                streams[pk] = module_stream(purl)
     distro_keys_of: dict[tuple[int, str], tuple[str, ...]] = {}
     wanted: set[tuple[str, str, str]] = set()
     for package_id, distributions in installed.items():
@@ -447,7 +459,11 @@ def _desired(scope: _Scope) -> dict[tuple[Any, ...], dict[str, Any]]:
                 for candidate in names:
                     for distro in distros:  # most specific distribution first
                         for row in rows.get((ptype, distro, candidate), ()):
-                            if row.advisory_id not in found and in_range(row.vers, evr):
+                            if (
+                                row.advisory_id not in found
+                                and _same_module(row, package_id, streams, scope)
+                                and in_range(row.vers, evr)
+                            ):
                                 found[row.advisory_id] = row
             memo[(package_id, distros)] = found
         return found
@@ -513,6 +529,30 @@ def _desired(scope: _Scope) -> dict[tuple[Any, ...], dict[str, Any]]:
                 values["advisory_id"] = advisory_id
                 desired[natural] = values
     return desired
+
+
+def _same_module(row: _Row, package_id: int, streams: dict[int, str], scope: _Scope) -> bool:
+    """Whether an affected row may apply to a package as far as rpm modularity goes. A fix in
+    module stream ruby:3.1 says nothing about ruby:2.5, nor about the non-modular ruby, so:
+    a module build matches only rows of its own stream; a non-modular package matches only
+    rows that are not about a module. A module build whose stream is unknown (no `rpmmod`
+    qualifier) or a module row without a stream is not guessed: it is reported in
+    `unmapped_modules`. Rows with no range and no module (a retired package, an end-of-life
+    release: every build) apply whatever the build."""
+    if not row.vers and not row.module:
+        return True
+    stream = streams.get(package_id)
+    row_modular = bool(row.module) or module_build(row.fixed_version)
+    if stream is None:  # not a module build
+        return not row_modular
+    if not row_modular:
+        return False
+    if stream and row.module:
+        return stream == row.module
+    row_side = row.module or f"a module fix without its stream ({row.fixed_version})"
+    package_side = stream or "a module build without an rpmmod qualifier"
+    scope.unmapped_modules.add(f"{row_side} vs {package_side}")
+    return False
 
 
 def _exposure_values(
@@ -644,6 +684,7 @@ def _reconcile(scope: _Scope) -> ReconcileCounts:
         Exposure.objects.bulk_update(changed, [*_COMPARED, "computed_at"], batch_size=1000)
         counts.updated = len(changed)
     counts.unmapped = set(scope.unmapped)
+    counts.unmapped_modules = set(scope.unmapped_modules)
     new = [
         Exposure(computed_at=now, **values)
         for natural, values in desired.items()

@@ -47,3 +47,23 @@ def in_range(vers: str, version: str) -> bool:
         return contains(vers, version)
     except ValueError:
         return False  # an unreadable range or version matches nothing (reported by feeds)
+
+
+_MODULE_BUILD = (".module+", ".module_")  # RHEL-family `.module+el8.9.0+...`, Fedora `.module_f40`
+
+
+def module_build(version: str) -> bool:
+    """Whether an rpm version-release is a modularity build (`2.5.9-111.module+el8.9.0+...`,
+    `1.643-1.module_f40`)."""
+    return any(marker in version for marker in _MODULE_BUILD)
+
+
+def module_stream(purl: str) -> str:
+    """The module stream `name:stream` from an rpm purl's `rpmmod` qualifier
+    (`rpmmod=ruby:2.5:8090020230627084142:b46abd14` -> `ruby:2.5`), or ""."""
+    marker = purl.find("rpmmod=")
+    if marker < 0:
+        return ""
+    value = unquote(purl[marker + len("rpmmod=") :].split("&", 1)[0])
+    parts = value.split(":")
+    return f"{parts[0]}:{parts[1]}" if len(parts) >= 2 and parts[0] and parts[1] else ""

@@ -106,6 +106,7 @@ def advisory(run_commits: Callable[..., Any]) -> Callable[..., Any]:
         cves: tuple[str, ...] = (),
         distro: str = "fedora-40",
         package_type: str = "rpm",
+        module: str = "",
     ) -> None:
         record = feed.Advisory(
             source=source,
@@ -124,6 +125,7 @@ def advisory(run_commits: Callable[..., Any]) -> Callable[..., Any]:
                     vers=f"vers:{package_type}/<{fixed}",
                     fixed_version=fixed,
                     fix_available_at=fix_at,
+                    module=module,
                 )
                 for name, fixed, fix_at in rows
             ],

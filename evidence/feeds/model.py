@@ -132,6 +132,7 @@ class RetiredPackage:
     reason: str
     reference_url: str
     package_type: str = "rpm"
+    kind: str = "retired"  # "retired" (a package) or "end-of-life" (a whole release)
 
 
 @dataclass

@@ -8,6 +8,11 @@ gzip/xz/zstd-compressed. evidence/feeds/data/README.md documents it for administ
       "distribution": "fedora",                  required, os-release ID (a-z 0-9 . _ -)
       "releases": ["fedora-41", "fedora-42"],    optional: omitted = every release from the date
       "package_type": "rpm",                     optional: "rpm" (default) or "deb"
+      "kind": "retired",                         optional: "retired" (default: packages the
+                                                 distribution dropped) or "end-of-life" (the
+                                                 releases themselves; `releases` required and
+                                                 `packages` names each release's marker
+                                                 package, such as fedora-release-common)
       "retired_at": "2026-05-19",                required, YYYY-MM-DD
       "reason": "why, in a sentence or two",     required
       "reference_url": "https://...",            required, http(s)
@@ -18,7 +23,8 @@ gzip/xz/zstd-compressed. evidence/feeds/data/README.md documents it for administ
     }
 
 One RetiredPackage per (package, release), or per package with `distro` = the distribution
-when `releases` is omitted. Document-level problems (unknown format or version, a missing or
+when `releases` is omitted. An end-of-life list says the same of a release's marker package,
+so matching finds every host still on the release (one finding per host and release). Document-level problems (unknown format or version, a missing or
 malformed top-level field, an unknown top-level key) are FeedErrors; a bad package entry (name
 outside the package type's character set, bad date or URL, unknown key, a name listed twice) is
 a RecordError at "packages[i] (name)" and the other packages are kept.
@@ -50,7 +56,8 @@ _TOP_REQUIRED = (
     "reference_url",
     "packages",
 )
-_TOP_OPTIONAL = ("releases", "package_type", "comment")
+_TOP_OPTIONAL = ("releases", "package_type", "kind", "comment")
+KINDS = ("retired", "end-of-life")
 _PACKAGE_KEYS = ("name", "retired_at", "reason", "reference_url", "comment")
 _DISTRIBUTION = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _RELEASE_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
@@ -78,6 +85,7 @@ class _Defaults:
 
     distros: tuple[str, ...]
     package_type: str
+    kind: str
     retired_at: date
     reason: str
     reference_url: str
@@ -103,10 +111,16 @@ def parse(data: bytes, *, limits: FeedLimits = FeedLimits(), name: str = "") -> 
     result = FeedParse()
     _read_packages(packages, defaults, limits, result)
     scope = ", ".join(defaults.distros) if "releases" in document else "every release"
-    result.note = (
-        f"{document['distribution']}: {len(packages)} package(s) retired "
-        f"{defaults.retired_at.isoformat()} ({scope})"
-    )
+    if defaults.kind == "end-of-life":
+        result.note = (
+            f"{scope}: end of life {defaults.retired_at.isoformat()} "
+            f"({len(packages)} release marker package(s))"
+        )
+    else:
+        result.note = (
+            f"{document['distribution']}: {len(packages)} package(s) retired "
+            f"{defaults.retired_at.isoformat()} ({scope})"
+        )
     return result
 
 
@@ -144,9 +158,15 @@ def _defaults(document: dict[str, Any]) -> _Defaults:
         package_type = document.get("package_type", "rpm")
         if package_type not in _NAMES:
             raise _Bad(f'"package_type" must be one of {", ".join(_NAMES)}')
+        kind = document.get("kind", "retired")
+        if kind not in KINDS:
+            raise _Bad(f'"kind" must be one of {", ".join(KINDS)}, found {kind!r:.40}')
+        if kind == "end-of-life" and "releases" not in document:
+            raise _Bad('an end-of-life list must name its "releases" (e.g. ["fedora-38"])')
         return _Defaults(
             distros=_releases(document.get("releases"), distribution),
             package_type=package_type,
+            kind=kind,
             retired_at=_date(document["retired_at"], "retired_at"),
             reason=_reason(document["reason"]),
             reference_url=_url(document["reference_url"]),
@@ -263,6 +283,7 @@ def _rows(value: object, defaults: _Defaults) -> list[RetiredPackage]:
             reason=reason,
             reference_url=url,
             package_type=defaults.package_type,
+            kind=defaults.kind,
         )
         for distro in defaults.distros
     ]

@@ -324,6 +324,7 @@ def retired_store(packages: Sequence[feed.RetiredPackage]) -> StoreCounts:
             "retired_at": package.retired_at,
             "reason": package.reason,
             "reference_url": package.reference_url,
+            "kind": package.kind,
             "digest": key,
         }
         if natural not in existing:
@@ -352,13 +353,23 @@ def retired_advisories(packages: Sequence[feed.RetiredPackage]) -> list[feed.Adv
     records = []
     for package in packages:
         retired_at = datetime.combine(package.retired_at, time(), tzinfo=UTC)
+        external_id = f"{package.distro}/{package.package_type}/{package.name}"
+        title = f"{package.name} was retired from {package.distro} on {package.retired_at}"
+        justification = "retired upstream: remove or migrate"
+        if package.kind == "end-of-life":
+            external_id = f"eol/{external_id}"
+            title = (
+                f"{package.distro} reached end of life on {package.retired_at} "
+                f"({package.name} marks the release)"
+            )
+            justification = "end-of-life release: upgrade or migrate"
         records.append(
             feed.Advisory(
                 source="retired",
-                external_id=f"{package.distro}/{package.package_type}/{package.name}",
-                title=f"{package.name} was retired from {package.distro} on {package.retired_at}",
+                external_id=external_id,
+                title=title,
                 description=package.reason,
-                kind="retired",
+                kind=package.kind,
                 published_at=retired_at,
                 modified_at=retired_at,
                 references=(package.reference_url,),
@@ -369,7 +380,7 @@ def retired_advisories(packages: Sequence[feed.RetiredPackage]) -> list[feed.Adv
                         distro=package.distro,
                         status="affected",
                         product=package.distro,
-                        justification="retired upstream: remove or migrate",
+                        justification=justification,
                     )
                 ],
             )

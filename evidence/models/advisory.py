@@ -242,6 +242,13 @@ class RetiredPackage(models.Model):
     retired_at = models.DateField()
     reason = models.TextField()
     reference_url = models.URLField(max_length=1000)
+    kind = models.CharField(
+        max_length=16,
+        default="retired",
+        choices=[("retired", "retired package"), ("end-of-life", "end-of-life release")],
+        help_text="retired: the distribution dropped the package; end-of-life: the package "
+        "marks a release that is no longer supported",
+    )
     digest = models.CharField(max_length=64)
     first_seen_at = models.DateTimeField(default=timezone.now)
     changed_at = models.DateTimeField(default=timezone.now)
@@ -255,4 +262,6 @@ class RetiredPackage(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.kind == "end-of-life":
+            return f"{self.distro} end of life {self.retired_at} ({self.name})"
         return f"{self.distro}/{self.name} retired {self.retired_at}"

@@ -108,6 +108,47 @@ def test_releases_and_overrides() -> None:
     assert result.note.endswith("(fedora-41, fedora-42)")
 
 
+def test_end_of_life_lists_name_releases_and_their_marker_packages() -> None:
+    value = document(kind="end-of-life", releases=["fedora-38"], packages=["fedora-release-common"])
+    result = parse(value)
+    [row] = result.retired
+    assert (row.kind, row.distro, row.name) == ("end-of-life", "fedora-38", "fedora-release-common")
+    assert result.note == "fedora-38: end of life 2026-05-19 (1 release marker package(s))"
+    assert {r.kind for r in parse(document()).retired} == {"retired"}
+
+
+SHIPPED_EOL = SHIPPED.parent / "end-of-life"
+
+
+@pytest.mark.parametrize(
+    ("file", "release", "markers", "ended"),
+    [
+        ("fedora-40.json", "fedora-40", {"fedora-release-common"}, date(2025, 5, 13)),
+        ("fedora-42.json", "fedora-42", {"fedora-release-common"}, date(2026, 5, 28)),
+        ("centos-7.json", "centos-7", {"centos-release"}, date(2024, 6, 30)),
+        ("mariner-2.0.json", "mariner-2.0", {"mariner-release"}, date(2025, 7, 31)),
+        ("debian-10.json", "debian-10", {"base-files"}, date(2024, 6, 30)),
+    ],
+)
+def test_shipped_end_of_life_lists(file: str, release: str, markers: set[str], ended: date) -> None:
+    result = retired.parse((SHIPPED_EOL / file).read_bytes(), name=file)
+    assert result.errors == []
+    assert {(r.kind, r.distro, r.retired_at) for r in result.retired} == {
+        ("end-of-life", release, ended)
+    }
+    assert {r.name for r in result.retired} == markers
+
+
+def test_every_shipped_end_of_life_list_reads_cleanly() -> None:
+    files = sorted(SHIPPED_EOL.glob("*.json"))
+    assert len(files) >= 10
+    for path in files:
+        result = retired.parse(path.read_bytes(), name=path.name)
+        assert result.errors == [], path.name
+        assert {r.kind for r in result.retired} == {"end-of-life"}, path.name
+        assert path.stem in {r.distro for r in result.retired}, path.name  # named for its release
+
+
 def test_deb_names() -> None:
     result = parse(document(distribution="debian", package_type="deb", packages=["libfoo2", "Foo"]))
     assert [(r.name, r.package_type) for r in result.retired] == [("libfoo2", "deb")]
@@ -173,6 +214,8 @@ def test_bad_packages_among_good_ones() -> None:
         ({"reference_url": "https://exa mple.org"}, "http(s) URL"),
         ({"packages": "alpha"}, '"packages" must be an array'),
         ({"extra": 1}, "unknown field(s) extra"),
+        ({"kind": "obsolete"}, '"kind" must be one of retired, end-of-life'),
+        ({"kind": "end-of-life"}, 'an end-of-life list must name its "releases"'),
     ],
 )
 def test_document_level_problems(changes: dict[str, Any], expected: str) -> None:

@@ -33,6 +33,7 @@ class Command(BaseCommand):
             **counts.as_dict(),
             "exposures": Exposure.objects.filter(organization=org).count(),
             "unmapped_distributions": sorted(counts.unmapped),
+            "unmapped_modules": sorted(counts.unmapped_modules),
             "seconds": round(time.perf_counter() - started, 3),
         }
         if options["json"]:
@@ -47,4 +48,9 @@ class Command(BaseCommand):
                 self.stderr.write(
                     "packages of these distributions were not matched (no mapping): "
                     + ", ".join(sorted(counts.unmapped))
+                )
+            if counts.unmapped_modules:
+                self.stderr.write(
+                    "rpm module builds not matched (module stream unknown): "
+                    + "; ".join(sorted(counts.unmapped_modules))
                 )
