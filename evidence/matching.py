@@ -41,9 +41,11 @@ from evidence.models import (
     SbomStatus,
 )
 from evidence.models.exposure import CloseReason, Exposure
+from evidence.models.exposure_history import versions_close, versions_open
 from evidence.package_versions import (
     in_range,
     module_build,
+    module_match,
     module_stream,
     package_evr,
     source_name,
@@ -532,27 +534,16 @@ def _desired(scope: _Scope) -> dict[tuple[Any, ...], dict[str, Any]]:
 
 
 def _same_module(row: _Row, package_id: int, streams: dict[int, str], scope: _Scope) -> bool:
-    """Whether an affected row may apply to a package as far as rpm modularity goes. A fix in
-    module stream ruby:3.1 says nothing about ruby:2.5, nor about the non-modular ruby, so:
-    a module build matches only rows of its own stream; a non-modular package matches only
-    rows that are not about a module. A module build whose stream is unknown (no `rpmmod`
-    qualifier) or a module row without a stream is not guessed: it is reported in
-    `unmapped_modules`. Rows with no range and no module (a retired package, an end-of-life
-    release: every build) apply whatever the build."""
-    if not row.vers and not row.module:
-        return True
+    """`module_match` for a row and a package; an undecidable pair is reported."""
     stream = streams.get(package_id)
-    row_modular = bool(row.module) or module_build(row.fixed_version)
-    if stream is None:  # not a module build
-        return not row_modular
-    if not row_modular:
-        return False
-    if stream and row.module:
-        return stream == row.module
-    row_side = row.module or f"a module fix without its stream ({row.fixed_version})"
-    package_side = stream or "a module build without an rpmmod qualifier"
-    scope.unmapped_modules.add(f"{row_side} vs {package_side}")
-    return False
+    verdict = module_match(
+        row_module=row.module, row_vers=row.vers, row_fixed=row.fixed_version, stream=stream
+    )
+    if verdict is None:
+        row_side = row.module or f"a module fix without its stream ({row.fixed_version})"
+        package_side = stream or "a module build without an rpmmod qualifier"
+        scope.unmapped_modules.add(f"{row_side} vs {package_side}")
+    return bool(verdict)
 
 
 def _exposure_values(
@@ -677,6 +668,9 @@ def _reconcile(scope: _Scope) -> ReconcileCounts:
             setattr(exposure, name, values[name])
         exposure.computed_at = now
         changed.append(exposure)
+    # Each write is mirrored in the exposure history (evidence.models.exposure_history): the
+    # superseded versions are closed at `now`, the new ones recorded from `now`.
+    versions_close([*doomed, *(e.pk for e in changed)], now)
     if doomed:
         Exposure.objects.filter(pk__in=doomed).delete()
         counts.deleted = len(doomed)
@@ -692,6 +686,7 @@ def _reconcile(scope: _Scope) -> ReconcileCounts:
     ]
     Exposure.objects.bulk_create(new, batch_size=2000)
     counts.created = len(new)
+    versions_open([*changed, *new], now)
     return counts
 
 

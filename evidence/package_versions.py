@@ -67,3 +67,25 @@ def module_stream(purl: str) -> str:
     value = unquote(purl[marker + len("rpmmod=") :].split("&", 1)[0])
     parts = value.split(":")
     return f"{parts[0]}:{parts[1]}" if len(parts) >= 2 and parts[0] and parts[1] else ""
+
+
+def module_match(
+    *, row_module: str, row_vers: str, row_fixed: str, stream: str | None
+) -> bool | None:
+    """Whether an affected row may apply to a package as far as rpm modularity goes; None when
+    it cannot be decided (to be reported, not guessed). `stream` is the package's module
+    stream ("" unknown) if it is a module build, None if it is not. A fix in module stream
+    ruby:3.1 says nothing about ruby:2.5, nor about the non-modular ruby, so a module build
+    matches only rows of its own stream and a non-modular package only rows not about a
+    module. Rows with no range and no module (a retired package, an end-of-life release:
+    every build) apply whatever the build."""
+    if not row_vers and not row_module:
+        return True
+    row_modular = bool(row_module) or module_build(row_fixed)
+    if stream is None:
+        return not row_modular
+    if not row_modular:
+        return False
+    if stream and row_module:
+        return stream == row_module
+    return None

@@ -15,6 +15,7 @@ from evidence.models import (
     Advisory,
     AuditPacket,
     Exposure,
+    ExposureVersion,
     FeedRun,
     FeedSource,
     Fleet,
@@ -22,6 +23,7 @@ from evidence.models import (
     PackageInterval,
     RiskException,
     SbomDocument,
+    versions_known_at,
 )
 from portal.accounts.access import Access
 from portal.accounts.models import ApiToken
@@ -155,6 +157,16 @@ def exposures_visible(access: Access, *, now: datetime | None = None) -> QuerySe
     if access.fleet_id is not None:
         qs = qs.filter(fleet_id=access.fleet_id)
     return qs.with_status(now).select_related("host", "fleet", "advisory", "package")
+
+
+def exposure_versions_visible(access: Access, *, known_at: datetime) -> QuerySet[ExposureVersion]:
+    """The caller's exposures as Patchproof knew them at `known_at` (one version each)."""
+    qs = ExposureVersion.objects.filter(
+        versions_known_at(known_at), organization=access.organization
+    )
+    if access.fleet_id is not None:
+        qs = qs.filter(fleet_id=access.fleet_id)
+    return qs
 
 
 EXPOSURE_FILTERS = ("fleet", "host", "advisory", "cve", "tier", "status", "kev")

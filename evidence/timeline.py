@@ -94,14 +94,18 @@ from django.utils import timezone
 
 from evidence.models import (
     CloseReason,
-    Exposure,
     Fleet,
     Host,
     RiskException,
     SbomStatus,
     exceptions_in_force,
 )
-from evidence.selectors import exposures_visible, fleets_visible, hosts_visible
+from evidence.selectors import (
+    exposure_versions_visible,
+    exposures_visible,
+    fleets_visible,
+    hosts_visible,
+)
 from portal.accounts.access import Access
 
 EXCLUDED_REASONS = (CloseReason.NOT_AFFECTED, CloseReason.EXCEPTION)
@@ -275,8 +279,14 @@ def timeline_figures(
     end: datetime,
     now: datetime | None = None,
     stale_after: timedelta = timedelta(days=7),
+    known_at: datetime | None = None,
 ) -> TimelineFigures:
     """The figures of `[start, end)` for what `access` may see, optionally one fleet of it.
+
+    With `known_at`, only what Patchproof knew at that moment counts: the exposures as they
+    were recorded then (their history, `ExposureVersion`) and the SBOM snapshots received by
+    then, so the figures of a past period come out the same however much evidence arrived
+    since (audit packets pass the period's end).
 
     Raises Http404 for a fleet the access may not see, ValueError for naive datetimes, an empty
     or reversed period, a period starting after `now`, or a negative `stale_after`.
@@ -296,7 +306,12 @@ def timeline_figures(
         raise Http404
     as_of = min(end, now)
 
-    scope = exposures_visible(access)
+    scope: QuerySet[Any]
+    if known_at is None:
+        scope, exposure_ref = exposures_visible(access), "pk"
+    else:
+        _check_aware(known_at=known_at)
+        scope, exposure_ref = exposure_versions_visible(access, known_at=known_at), "exposure_id"
     hosts = hosts_visible(access)
     if fleet is not None:
         scope = scope.filter(fleet=fleet)
@@ -307,7 +322,7 @@ def timeline_figures(
     open_window = Q(window_start__lt=as_of) & (Q(fixed_at__isnull=True) | Q(fixed_at__gte=as_of))
     covered = Exists(
         RiskException.objects.filter(exceptions_in_force(as_of)).filter(
-            Q(exposure_id=OuterRef("pk"))
+            Q(exposure_id=OuterRef(exposure_ref))
             | Q(
                 exposure__isnull=True,
                 advisory_id=OuterRef("advisory_id"),
@@ -422,12 +437,12 @@ def timeline_figures(
         kev_open=totals["kev_open"],
         kev_open_past_kev_due=totals["kev_open_past_kev_due"],
         kev_fixed=totals["kev_fixed"],
-        stale_hosts=_stale_hosts(hosts, as_of, as_of - stale_after),
+        stale_hosts=_stale_hosts(hosts, as_of, as_of - stale_after, known_at),
     )
 
 
 def _upstream_lag(
-    counted: QuerySet[Exposure], start: datetime, as_of: datetime
+    counted: QuerySet[Any], start: datetime, as_of: datetime
 ) -> tuple[tuple[str, Durations], ...]:
     groups = (
         counted.filter(
@@ -450,14 +465,12 @@ def _hosts_at(hosts: QuerySet[Host], as_of: datetime) -> QuerySet[Host]:
 
 
 def _stale_hosts(
-    hosts: QuerySet[Host], as_of: datetime, stale_before: datetime
+    hosts: QuerySet[Host], as_of: datetime, stale_before: datetime, known_at: datetime | None
 ) -> tuple[StaleHost, ...]:
-    newest = _hosts_at(hosts, as_of).annotate(
-        last_snapshot=Max(
-            "sboms__snapshot_at",
-            filter=Q(sboms__status=SbomStatus.INGESTED, sboms__snapshot_at__lt=as_of),
-        )
-    )
+    taken = Q(sboms__status=SbomStatus.INGESTED, sboms__snapshot_at__lt=as_of)
+    if known_at is not None:
+        taken &= Q(sboms__received_at__lte=known_at)
+    newest = _hosts_at(hosts, as_of).annotate(last_snapshot=Max("sboms__snapshot_at", filter=taken))
     stale = newest.filter(Q(last_snapshot__isnull=True) | Q(last_snapshot__lt=stale_before))
     return tuple(
         StaleHost(

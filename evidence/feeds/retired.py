@@ -24,7 +24,8 @@ gzip/xz/zstd-compressed. evidence/feeds/data/README.md documents it for administ
 
 One RetiredPackage per (package, release), or per package with `distro` = the distribution
 when `releases` is omitted. An end-of-life list says the same of a release's marker package,
-so matching finds every host still on the release (one finding per host and release). Document-level problems (unknown format or version, a missing or
+so matching finds every host still on the release (one finding per host and release).
+Document-level problems (unknown format or version, a missing or
 malformed top-level field, an unknown top-level key) are FeedErrors; a bad package entry (name
 outside the package type's character set, bad date or URL, unknown key, a name listed twice) is
 a RecordError at "packages[i] (name)" and the other packages are kept.

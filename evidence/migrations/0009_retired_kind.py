@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evidence', '0008_name_indexes'),
+        ("evidence", "0008_name_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='retiredpackage',
-            name='kind',
-            field=models.CharField(choices=[('retired', 'retired package'), ('end-of-life', 'end-of-life release')], default='retired', help_text='retired: the distribution dropped the package; end-of-life: the package marks a release that is no longer supported', max_length=16),
+            model_name="retiredpackage",
+            name="kind",
+            field=models.CharField(
+                choices=[("retired", "retired package"), ("end-of-life", "end-of-life release")],
+                default="retired",
+                help_text="retired: the distribution dropped the package; end-of-life: the package marks a release that is no longer supported",
+                max_length=16,
+            ),
         ),
     ]

@@ -18,6 +18,7 @@ from evidence.models.exposure import (
     RiskException,
     exceptions_in_force,
 )
+from evidence.models.exposure_history import ExposureVersion, versions_known_at
 from evidence.models.fleet import Distribution, Environment, Fleet, Host, SlaProfileChange
 from evidence.models.ledger import Package, PackageInterval
 from evidence.models.packet import AuditPacket, PacketStatus
@@ -34,6 +35,7 @@ __all__ = [
     "Environment",
     "Exposure",
     "ExposureStatus",
+    "ExposureVersion",
     "FeedPayload",
     "FeedRun",
     "FeedSource",
@@ -52,4 +54,5 @@ __all__ = [
     "VexStatement",
     "VexUpload",
     "exceptions_in_force",
+    "versions_known_at",
 ]
