@@ -21,12 +21,14 @@ from evidence.models import (
     Fleet,
     Host,
     PackageInterval,
+    PacketStatus,
     RiskException,
     SbomDocument,
     versions_known_at,
 )
+from evidence.packets.signing import Verification, packet_verify
 from portal.accounts.access import Access
-from portal.accounts.models import ApiToken
+from portal.accounts.models import ApiToken, AuditEvent
 
 
 def fleets_visible(access: Access) -> QuerySet[Fleet]:
@@ -93,6 +95,27 @@ def packets_visible(access: Access) -> QuerySet[AuditPacket]:
 
 def packet_get(access: Access, *, packet_id: int) -> AuditPacket:
     return get_object_or_404(packets_visible(access), pk=packet_id)
+
+
+def packet_downloads(packet: AuditPacket) -> QuerySet[AuditEvent]:
+    """Who downloaded the packet (or its manifest) and when, newest first."""
+    return (
+        AuditEvent.objects.filter(
+            target_type="evidence.auditpacket",
+            target_id=str(packet.pk),
+            action__in=("packet.downloaded", "packet.manifest_downloaded"),
+        )
+        .select_related("actor")
+        .order_by("-seq")
+    )
+
+
+def packet_verification(packet: AuditPacket) -> Verification | None:
+    """The stored packet checked as `verify_packet` would check it; None while it has no PDF."""
+    if packet.status != PacketStatus.DONE or not packet.pdf:
+        return None
+    with packet.pdf.open("rb") as handle:
+        return packet_verify(handle.read())
 
 
 def tokens_visible(access: Access) -> QuerySet[ApiToken]:

@@ -63,6 +63,25 @@ def render_packet(packet_id: int) -> str:
 
 
 @shared_task(
+    name="evidence.controls.evaluate",
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=10 * 60,
+    time_limit=12 * 60,
+)
+def evaluate_controls(evaluation_id: int) -> str:
+    from evidence.controls.evaluate import evaluation_execute
+    from evidence.models import ControlEvaluation
+
+    try:
+        return evaluation_execute(evaluation_id=evaluation_id).status
+    except ControlEvaluation.DoesNotExist:
+        return "gone"
+
+
+@shared_task(
     name="evidence.feeds.sync",
     acks_late=True,
     soft_time_limit=50 * 60,

@@ -15,6 +15,7 @@ urlpatterns = [
     path("packets/new/", views.packet_create, name="packet-create"),
     path("packets/<int:packet_id>/", views.packet_detail, name="packet"),
     path("packets/<int:packet_id>/download/", views.packet_download, name="packet-download"),
+    path("packets/<int:packet_id>/manifest/", views.packet_manifest, name="packet-manifest"),
     path("feeds/", views.feed_list, name="feeds"),
     path("feeds/<slug:feed>/", views.feed_detail, name="feed"),
     path("tokens/", views.token_list, name="tokens"),

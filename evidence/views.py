@@ -6,13 +6,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from evidence import selectors
 from evidence.forms import ApiTokenForm, FleetForm, PacketRequestForm, SbomUploadForm
 from evidence.ingest import UploadRefused, host_resolve, sbom_receive
 from evidence.models import PacketStatus
 from evidence.packets.build import packet_request
+from evidence.packets.signing import public_key_pem
 from portal.accounts.access import Access
 from portal.accounts.audit import audit_record
 from portal.accounts.decorators import org_view
@@ -155,7 +156,25 @@ def packet_list(request: HttpRequest, access: Access) -> HttpResponse:
 @org_view()
 def packet_detail(request: HttpRequest, access: Access, packet_id: int) -> HttpResponse:
     packet = selectors.packet_get(access, packet_id=packet_id)
-    return render(request, "evidence/packet_detail.html", {"access": access, "packet": packet})
+    polling = request.headers.get("X-Poll") == "1"
+    if not polling:  # the progress poll is not a view of the evidence
+        audit_record(
+            action="packet.viewed",
+            actor=request.user,
+            organization=access.organization,
+            target=packet,
+            data={"role": access.role},
+        )
+    context = {
+        "access": access,
+        "packet": packet,
+        "downloads": selectors.packet_downloads(packet),
+        "verification": selectors.packet_verification(packet),
+        "assessments": packet.evaluation.assessments.all() if packet.evaluation else [],
+    }
+    if polling:
+        return render(request, "evidence/_packet_progress.html", context)
+    return render(request, "evidence/packet_detail.html", context)
 
 
 @org_view()
@@ -175,6 +194,26 @@ def packet_download(request: HttpRequest, access: Access, packet_id: int) -> Fil
         as_attachment=True,
         filename=packet.pdf.name.rsplit("/", 1)[-1],
         content_type="application/pdf",
+    )
+
+
+@org_view()
+def packet_manifest(request: HttpRequest, access: Access, packet_id: int) -> FileResponse:
+    packet = selectors.packet_get(access, packet_id=packet_id)
+    if packet.status != PacketStatus.DONE or not packet.manifest_file:
+        raise Http404("This packet has no manifest yet.")
+    audit_record(
+        action="packet.manifest_downloaded",
+        actor=request.user,
+        organization=access.organization,
+        target=packet,
+        data={"role": access.role, "sha256": packet.manifest_sha256},
+    )
+    return FileResponse(
+        packet.manifest_file.open("rb"),
+        as_attachment=True,
+        filename=packet.manifest_file.name.rsplit("/", 1)[-1],
+        content_type="application/json",
     )
 
 
@@ -226,3 +265,11 @@ def feed_detail(request: HttpRequest, access: Access, feed: str) -> HttpResponse
         "runs": source.runs.select_related("payload")[:50],
     }
     return render(request, "evidence/feed_detail.html", context)
+
+
+@require_GET
+def signing_key_pem(request: HttpRequest) -> HttpResponse:
+    """The public key audit packets are signed with (public: anyone may verify a packet)."""
+    response = HttpResponse(public_key_pem(), content_type="application/x-pem-file")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response

@@ -146,6 +146,7 @@ CELERY_TASK_ROUTES = {
     "evidence.exposures.*": {"queue": "ingest"},
     "evidence.feeds.*": {"queue": "feeds"},
     "evidence.packets.*": {"queue": "packets"},
+    "evidence.controls.*": {"queue": "packets"},
 }
 # Longer than the longest task time limit, so an acked-late task is not delivered twice
 # while it is still running.
@@ -171,6 +172,20 @@ FEED_HTTP_TIMEOUT = env_int("FEED_HTTP_TIMEOUT", 60)  # s per connect/read; x10 
 FEED_HTTP_RETRIES = env_int("FEED_HTTP_RETRIES", 3)  # on 5xx, 429, timeouts, resets only
 FEED_HTTP_BACKOFF = env_int("FEED_HTTP_BACKOFF_MS", 2000) / 1000  # doubled per retry
 FEED_MAX_DOCUMENTS = env_int("FEED_MAX_DOCUMENTS", 5000)  # per run, for changes.csv indexes
+
+# Printed on audit packets and in their manifests (pyproject.toml's version).
+PATCHPROOF_VERSION = "0.1.0"
+
+# Evidence retention: how long SBOMs, feed payloads, exposures' history, evaluations and
+# packets are kept. CPPA 11 CCR 7122(g): audit documents for at least five years.
+EVIDENCE_RETENTION_DAYS = env_int("EVIDENCE_RETENTION_DAYS", 1827)
+
+# Audit packets are signed with Ed25519. The private key (PEM, PKCS#8) is read from this file;
+# when the default file does not exist it is generated there on first use (never committed:
+# var/ is git-ignored). Production sets its own path, on a volume, readable by the worker only.
+PACKET_SIGNING_KEY_FILE = env_str(
+    "PACKET_SIGNING_KEY_FILE", str(VAR_DIR / "packet-signing-key.pem")
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from evidence import views as evidence_views
 from portal import health
 from portal.accounts import views as account_views
 
@@ -17,6 +18,11 @@ urlpatterns = [
     path("api/v1/", include("evidence.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path(
+        ".well-known/patchproof-signing-key.pem",
+        evidence_views.signing_key_pem,
+        name="signing-key",
+    ),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),

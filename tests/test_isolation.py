@@ -59,6 +59,7 @@ PUBLIC = {
     "api-docs",
     "healthz",
     "readyz",
+    "signing-key",  # the packet signing public key: anyone may verify a packet
 }
 # Django admin is staff-only as a whole; checked on its own below.
 SKIP_NAMESPACES = {"admin"}

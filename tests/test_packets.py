@@ -43,7 +43,7 @@ def test_build_packet_pdf_names_organisation_period_and_fleets(tmp_path: Path) -
     assert pdf.read_bytes().startswith(b"%PDF-")
     text = pdftotext(pdf)
     assert "Acme Analytics" in text
-    assert "Period: 2026-01-01 to 2026-12-31" in text
+    assert "1 January 2026 \u2013 31 December 2026" in text
     assert "Web production" in text
     assert "Azure Linux 4" in text
 

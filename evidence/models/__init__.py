@@ -11,6 +11,12 @@ from evidence.models.advisory import (
     RetiredPackage,
     RunStatus,
 )
+from evidence.models.controls import (
+    AssessmentStatus,
+    ControlAssessment,
+    ControlEvaluation,
+    EvaluationStatus,
+)
 from evidence.models.exposure import (
     CloseReason,
     Exposure,
@@ -29,10 +35,14 @@ __all__ = [
     "Advisory",
     "AdvisoryAlias",
     "AffectedPackage",
+    "AssessmentStatus",
     "AuditPacket",
     "CloseReason",
+    "ControlAssessment",
+    "ControlEvaluation",
     "Distribution",
     "Environment",
+    "EvaluationStatus",
     "Exposure",
     "ExposureStatus",
     "ExposureVersion",

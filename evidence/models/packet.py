@@ -35,8 +35,29 @@ class AuditPacket(models.Model):
     status_changed_at = models.DateTimeField(default=timezone.now)
     error = models.TextField(blank=True)
     pdf = models.FileField(upload_to=_packet_path, blank=True, max_length=255)
-    sha256 = models.CharField(max_length=64, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, help_text="Of the sealed PDF file.")
     size = models.PositiveBigIntegerField(default=0)
+    # Progress while rendering (0-100) and what the worker is doing, for the packet page.
+    progress = models.PositiveSmallIntegerField(default=0)
+    progress_note = models.CharField(max_length=120, blank=True)
+    # What the packet describes and proves (see evidence.packets.build and .signing).
+    as_of = models.DateTimeField(null=True, blank=True)
+    known_at = models.DateTimeField(null=True, blank=True)
+    evaluation = models.ForeignKey(
+        "evidence.ControlEvaluation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="packets",
+    )
+    manifest = models.JSONField(default=dict, blank=True)
+    manifest_file = models.FileField(upload_to=_packet_path, blank=True, max_length=255)
+    manifest_sha256 = models.CharField(max_length=64, blank=True)
+    signed_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="Of the PDF bytes the signature covers."
+    )
+    signature = models.CharField(max_length=200, blank=True)
+    key_id = models.CharField(max_length=16, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -3,19 +3,39 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import logging
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from evidence.models import AuditPacket, Fleet, PacketStatus, SbomStatus
+from evidence.controls.evaluate import evaluation_store
+from evidence.models import (
+    AuditPacket,
+    ControlEvaluation,
+    EvaluationStatus,
+    Fleet,
+    PacketStatus,
+)
+from evidence.packets.context import PacketData, packet_gather, summary_context
 from evidence.packets.fetcher import BASE_URL, StaticOnlyFetcher
+from evidence.packets.manifest import canonical, manifest_build
+from evidence.packets.signing import (
+    MANIFEST_NAME,
+    Seal,
+    key_id,
+    packet_seal,
+    public_key_pem,
+    signing_key,
+)
 from portal.accounts.audit import audit_record
 from portal.accounts.models import Organization
 
@@ -62,42 +82,80 @@ def packet_request(
     return packet
 
 
-def packet_context(*, packet: AuditPacket) -> dict[str, Any]:
-    """Everything the packet template shows, read for the packet's scope and period."""
-    fleets = Fleet.objects.filter(organization=packet.organization)
-    if packet.fleet_id:
-        fleets = fleets.filter(pk=packet.fleet_id)
-    in_period = Q(
-        sboms__received_at__date__gte=packet.period_start,
-        sboms__received_at__date__lte=packet.period_end,
+def _progress(packet_id: int, percent: int, note: str) -> None:
+    AuditPacket.objects.filter(pk=packet_id, status=PacketStatus.RUNNING).update(
+        progress=percent, progress_note=note
     )
-    fleet_rows = fleets.annotate(
-        host_count=Count("hosts", distinct=True),
-        sbom_count=Count("sboms", filter=in_period, distinct=True),
-        ingested_count=Count(
-            "sboms", filter=in_period & Q(sboms__status=SbomStatus.INGESTED), distinct=True
-        ),
-        rejected_count=Count(
-            "sboms", filter=in_period & Q(sboms__status=SbomStatus.REJECTED), distinct=True
-        ),
-    ).order_by("name")
-    return {
-        "packet": packet,
-        "organization": packet.organization,
-        "fleets": list(fleet_rows),
-        "generated_at": timezone.now(),
-    }
+
+
+@dataclass
+class Rendered:
+    seal: Seal
+    manifest: bytes
+    manifest_doc: dict[str, Any]
+    data: PacketData
+
+
+def packet_build(*, packet: AuditPacket, now: datetime | None = None) -> Rendered:
+    """Gather, render (WeasyPrint, static files only), embed the manifest and seal the packet.
+    Reads only."""
+    from weasyprint import HTML, Attachment
+
+    generated_at = now or timezone.now()
+    _progress(packet.pk, 10, "Evaluating controls and reading the evidence")
+    data = packet_gather(packet=packet, now=generated_at)
+    key = signing_key()
+    kid = key_id(key.public_key())
+    manifest_doc = manifest_build(data=data, generated_at=generated_at, key_id=kid)
+    manifest = canonical(manifest_doc)
+    _progress(packet.pk, 50, "Rendering the PDF")
+    html = render_to_string(
+        "packets/packet.html",
+        {
+            "data": data,
+            "packet": packet,
+            "organization": packet.organization,
+            "generated_at": generated_at,
+            "manifest_sha256": hashlib.sha256(manifest).hexdigest(),
+            "key_id": kid,
+            "public_key_pem": public_key_pem(key.public_key()),
+            "chart_table_open": True,
+            "audit_head_text": _head_text(manifest_doc),
+            "pdf_name": f"{packet_stem(packet)}.pdf",
+            "retention_days": settings.EVIDENCE_RETENTION_DAYS,
+            **summary_context(data),
+        },
+    )
+    pdf = HTML(string=html, base_url=BASE_URL, url_fetcher=StaticOnlyFetcher()).write_pdf(
+        attachments=[
+            Attachment(
+                file_obj=io.BytesIO(manifest),
+                name=MANIFEST_NAME,
+                description="Patchproof packet manifest (figures and evidence digests)",
+            )
+        ]
+    )
+    if pdf is None:  # only when a target is given, which it is not
+        raise RuntimeError("WeasyPrint returned no PDF")
+    _progress(packet.pk, 90, "Signing")
+    return Rendered(packet_seal(bytes(pdf), manifest), manifest, manifest_doc, data)
+
+
+def packet_stem(packet: AuditPacket) -> str:
+    return (
+        f"patchproof-{packet.organization.slug}-{packet.period_start}-{packet.period_end}"
+        f"-{packet.pk}"
+    )
+
+
+def _head_text(manifest: dict[str, Any]) -> str:
+    head = manifest["integrity"]["audit_chain_head"]
+    return f"event #{head['seq']}, sha256 {head['hash']}" if head else "empty"
 
 
 def packet_pdf(*, packet: AuditPacket) -> bytes:
-    """Render the packet's PDF (WeasyPrint). Pure with respect to the database: reads only."""
-    from weasyprint import HTML
-
-    html = render_to_string("packets/packet.html", packet_context(packet=packet))
-    pdf = HTML(string=html, base_url=BASE_URL, url_fetcher=StaticOnlyFetcher()).write_pdf()
-    if pdf is None:  # only when a target is given, which it is not
-        raise RuntimeError("WeasyPrint returned no PDF")
-    return bytes(pdf)
+    """The sealed PDF of a packet (reads only)."""
+    return packet_build(packet=packet).seal.data
 
 
 def _claim(packet_id: int) -> bool:
@@ -116,11 +174,11 @@ def packet_render(*, packet_id: int) -> AuditPacket:
         return AuditPacket.objects.get(pk=packet_id)
     packet = AuditPacket.objects.select_related("organization", "fleet").get(pk=packet_id)
     try:
-        pdf = packet_pdf(packet=packet)
+        rendered = packet_build(packet=packet)
     except (OperationalError, InterfaceError):
         # Transient: give the row back to the queue so the task's retry can claim it again.
         AuditPacket.objects.filter(pk=packet.pk, status=PacketStatus.RUNNING).update(
-            status=PacketStatus.QUEUED, status_changed_at=timezone.now()
+            status=PacketStatus.QUEUED, status_changed_at=timezone.now(), progress=0
         )
         raise
     except Exception as exc:
@@ -131,18 +189,38 @@ def packet_render(*, packet_id: int) -> AuditPacket:
             status_changed_at=timezone.now(),
         )
         raise
-    digest = hashlib.sha256(pdf).hexdigest()
-    name = (
-        f"patchproof-{packet.organization.slug}-{packet.period_start}-{packet.period_end}"
-        f"-{packet.pk}.pdf"
-    )
+    seal = rendered.seal
+    digest = hashlib.sha256(seal.data).hexdigest()
+    stem = packet_stem(packet)
     with transaction.atomic():
         locked = AuditPacket.objects.select_for_update().get(pk=packet.pk)
         if locked.status != PacketStatus.RUNNING:
             return locked
-        locked.pdf.save(name, ContentFile(pdf), save=False)
+        evaluation = ControlEvaluation.objects.create(
+            organization=packet.organization,
+            fleet=packet.fleet,
+            period_start=packet.period_start,
+            period_end=packet.period_end,
+            requested_by=packet.requested_by,
+            status=EvaluationStatus.RUNNING,
+        )
+        evaluation_store(evaluation=evaluation, evaluated=rendered.data.evaluated)
+        locked.pdf.save(f"{stem}.pdf", ContentFile(seal.data), save=False)
+        locked.manifest_file.save(
+            f"{stem}.manifest.json", ContentFile(rendered.manifest), save=False
+        )
         locked.sha256 = digest
-        locked.size = len(pdf)
+        locked.size = len(seal.data)
+        locked.manifest = json.loads(rendered.manifest)
+        locked.manifest_sha256 = seal.manifest_sha256
+        locked.signed_sha256 = seal.pdf_sha256
+        locked.signature = seal.signature
+        locked.key_id = seal.key_id
+        locked.as_of = rendered.data.evaluated.as_of
+        locked.known_at = rendered.data.evaluated.known_at
+        locked.evaluation = evaluation
+        locked.progress = 100
+        locked.progress_note = "Ready"
         locked.status = PacketStatus.DONE
         locked.finished_at = locked.status_changed_at = timezone.now()
         locked.save()
@@ -150,6 +228,11 @@ def packet_render(*, packet_id: int) -> AuditPacket:
             action="packet.rendered",
             organization=packet.organization,
             target=locked,
-            data={"sha256": digest, "size": len(pdf)},
+            data={
+                "sha256": digest,
+                "size": len(seal.data),
+                "manifest_sha256": seal.manifest_sha256,
+                "key_id": seal.key_id,
+            },
         )
     return locked

@@ -1,0 +1,214 @@
+"""Sealing audit packets with Ed25519, and checking a sealed packet offline.
+
+A sealed packet is the PDF WeasyPrint wrote (with the manifest embedded as the attachment
+`manifest.json`), then one PDF comment line and a final end-of-file marker:
+
+    %PATCHPROOF-SIGNATURE v1 ed25519 key=<key id> pdf=<sha256> manifest=<sha256> sig=<base64>
+    %%EOF
+
+`pdf` is the sha256 of every byte before that line, `manifest` the sha256 of the embedded
+manifest, and `sig` the Ed25519 signature of ``b"patchproof-packet-v1\\n<pdf>\\n<manifest>\\n"``.
+PDF readers ignore comment lines, so the packet opens as usual; changing any byte of the PDF
+or of the manifest, or appending anything, makes `packet_verify` fail and say why. The key id
+is the first 16 hex digits of the sha256 of the raw public key.
+
+The private key is PEM (PKCS#8) in `settings.PACKET_SIGNING_KEY_FILE`; at the default path
+under var/ it is generated on first use (mode 0600). The public key is served at
+/.well-known/patchproof-signing-key.pem and printed on each packet's verification page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+MANIFEST_NAME = "manifest.json"
+_MARKER = b"%PATCHPROOF-SIGNATURE v1 "
+_LINE = re.compile(
+    rb"%PATCHPROOF-SIGNATURE v1 ed25519 key=(?P<key>[0-9a-f]{16}) pdf=(?P<pdf>[0-9a-f]{64}) "
+    rb"manifest=(?P<manifest>[0-9a-f]{64}) sig=(?P<sig>[A-Za-z0-9+/=]{1,200})\n%%EOF\n\Z"
+)
+
+
+def _default_key_file() -> Path:
+    return Path(settings.VAR_DIR) / "packet-signing-key.pem"
+
+
+def signing_key() -> Ed25519PrivateKey:
+    """The packet signing key; generated at the default path when it does not exist yet."""
+    path = Path(settings.PACKET_SIGNING_KEY_FILE)
+    if not path.exists():
+        if path != _default_key_file():
+            raise ImproperlyConfigured(
+                f"PACKET_SIGNING_KEY_FILE {path} does not exist (set it to an Ed25519 PEM key)"
+            )
+        _generate(path)
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ImproperlyConfigured(f"PACKET_SIGNING_KEY_FILE {path} is not an Ed25519 key")
+    return key
+
+
+def _generate(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    try:  # O_EXCL: when two processes race, the first key written wins and both use it
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+
+
+def public_key_pem(key: Ed25519PublicKey | None = None) -> str:
+    key = key or signing_key().public_key()
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+def key_id(key: Ed25519PublicKey) -> str:
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _message(pdf_sha256: str, manifest_sha256: str) -> bytes:
+    return f"patchproof-packet-v1\n{pdf_sha256}\n{manifest_sha256}\n".encode()
+
+
+@dataclass(frozen=True)
+class Seal:
+    data: bytes  # the sealed packet, as stored and downloaded
+    pdf_sha256: str  # of the signed part
+    manifest_sha256: str
+    signature: str  # base64
+    key_id: str
+
+
+def packet_seal(pdf: bytes, manifest: bytes) -> Seal:
+    """Append the signature line to a rendered packet whose embedded manifest is `manifest`."""
+    body = pdf if pdf.endswith(b"\n") else pdf + b"\n"
+    key = signing_key()
+    pdf_sha = hashlib.sha256(body).hexdigest()
+    manifest_sha = hashlib.sha256(manifest).hexdigest()
+    signature = base64.b64encode(key.sign(_message(pdf_sha, manifest_sha))).decode()
+    kid = key_id(key.public_key())
+    line = (
+        f"%PATCHPROOF-SIGNATURE v1 ed25519 key={kid} pdf={pdf_sha} manifest={manifest_sha} "
+        f"sig={signature}\n%%EOF\n"
+    )
+    return Seal(body + line.encode(), pdf_sha, manifest_sha, signature, kid)
+
+
+@dataclass
+class Verification:
+    ok: bool
+    reason: str
+    key_id: str = ""
+    pdf_sha256: str = ""
+    manifest_sha256: str = ""
+    manifest: dict[str, Any] | None = field(default=None, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        packet = (self.manifest or {}).get("packet", {})
+        return {
+            "valid": self.ok,
+            "reason": self.reason,
+            "key_id": self.key_id,
+            "pdf_sha256": self.pdf_sha256,
+            "manifest_sha256": self.manifest_sha256,
+            "packet": packet.get("id"),
+        }
+
+
+def embedded_manifest(body: bytes) -> bytes | None:
+    """The bytes of the PDF's `manifest.json` attachment, or None."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        attachments = PdfReader(io.BytesIO(body)).attachments
+    except (PyPdfError, ValueError, KeyError, TypeError):
+        return None
+    found = attachments.get(MANIFEST_NAME)
+    return found[0] if found else None
+
+
+def packet_verify(data: bytes, public_keys: list[Ed25519PublicKey] | None = None) -> Verification:
+    """Check a sealed packet: the signed bytes, the embedded manifest and the signature.
+    `public_keys` default to this portal's key; the reason says what failed and where."""
+    marker = data.rfind(_MARKER)
+    if marker < 0:
+        return Verification(False, "no Patchproof signature line found: not a sealed packet")
+    body, line = data[:marker], data[marker:]
+    match = _LINE.match(line)
+    if match is None:
+        if b"%%EOF\n" in line and not line.endswith(b"%%EOF\n"):
+            return Verification(False, "bytes were appended after the signature line")
+        return Verification(False, "the signature line is malformed (edited?)")
+    kid, pdf_sha, manifest_sha = (match.group(n).decode() for n in ("key", "pdf", "manifest"))
+    result = Verification(False, "", kid, pdf_sha, manifest_sha)
+    actual = hashlib.sha256(body).hexdigest()
+    if actual != pdf_sha:
+        result.reason = (
+            f"the PDF was changed after signing: its sha256 is {actual}, the signature covers "
+            f"{pdf_sha}"
+        )
+        return result
+    manifest = embedded_manifest(body)
+    if manifest is None:
+        result.reason = f"the PDF has no embedded {MANIFEST_NAME}"
+        return result
+    if hashlib.sha256(manifest).hexdigest() != manifest_sha:
+        result.reason = "the embedded manifest does not match the signed manifest sha256"
+        return result
+    keys = public_keys if public_keys is not None else [signing_key().public_key()]
+    key = next((k for k in keys if key_id(k) == kid), None)
+    if key is None:
+        known = ", ".join(key_id(k) for k in keys) or "none"
+        result.reason = f"signed with key {kid}, which is not a known key ({known})"
+        return result
+    try:
+        key.verify(
+            base64.b64decode(match.group("sig"), validate=True), _message(pdf_sha, manifest_sha)
+        )
+    except (InvalidSignature, binascii.Error, ValueError):
+        result.reason = "the signature does not match the PDF and manifest digests"
+        return result
+    try:
+        result.manifest = json.loads(manifest)
+    except ValueError:
+        result.reason = "the embedded manifest is not JSON"
+        return result
+    result.ok = True
+    result.reason = "valid: signature, PDF bytes and manifest all check out"
+    return result
+
+
+def public_key_load(pem: bytes) -> Ed25519PublicKey:
+    """An Ed25519 public key from PEM; ValueError otherwise."""
+    key = serialization.load_pem_public_key(pem)
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("not an Ed25519 public key")
+    return key
