@@ -1,9 +1,13 @@
 """Sealing audit packets with Ed25519, and checking a sealed packet offline.
 
 A sealed packet is the PDF WeasyPrint wrote (with the manifest embedded as the attachment
-`manifest.json`), then one PDF comment line and a final end-of-file marker:
+`manifest.json`), then one PDF comment line and a repeat of the PDF's own end (its `startxref`
+offset and end-of-file marker), so PDF readers, which read a file from its end, still find the
+cross-reference table:
 
     %PATCHPROOF-SIGNATURE v1 ed25519 key=<key id> pdf=<sha256> manifest=<sha256> sig=<base64>
+    startxref
+    <the offset the signed PDF ends with>
     %%EOF
 
 `pdf` is the sha256 of every byte before that line, `manifest` the sha256 of the embedded
@@ -43,8 +47,16 @@ MANIFEST_NAME = "manifest.json"
 _MARKER = b"%PATCHPROOF-SIGNATURE v1 "
 _LINE = re.compile(
     rb"%PATCHPROOF-SIGNATURE v1 ed25519 key=(?P<key>[0-9a-f]{16}) pdf=(?P<pdf>[0-9a-f]{64}) "
-    rb"manifest=(?P<manifest>[0-9a-f]{64}) sig=(?P<sig>[A-Za-z0-9+/=]{1,200})\n%%EOF\n\Z"
+    rb"manifest=(?P<manifest>[0-9a-f]{64}) sig=(?P<sig>[A-Za-z0-9+/=]{1,200})\n"
+    rb"startxref\n(?P<xref>\d{1,20})\n%%EOF\n\Z"
 )
+_STARTXREF = re.compile(rb"startxref\s+(\d{1,20})\s+%%EOF\s*\Z")
+
+
+def _startxref(pdf: bytes) -> bytes:
+    """The cross-reference offset a PDF ends with (b"" if it does not end like a PDF)."""
+    match = _STARTXREF.search(pdf[-256:])
+    return match.group(1) if match else b""
 
 
 def _default_key_file() -> Path:
@@ -114,9 +126,12 @@ def packet_seal(pdf: bytes, manifest: bytes) -> Seal:
     manifest_sha = hashlib.sha256(manifest).hexdigest()
     signature = base64.b64encode(key.sign(_message(pdf_sha, manifest_sha))).decode()
     kid = key_id(key.public_key())
+    xref = _startxref(body)
+    if not xref:
+        raise ValueError("not a complete PDF: no startxref / %%EOF at its end")
     line = (
         f"%PATCHPROOF-SIGNATURE v1 ed25519 key={kid} pdf={pdf_sha} manifest={manifest_sha} "
-        f"sig={signature}\n%%EOF\n"
+        f"sig={signature}\nstartxref\n{xref.decode()}\n%%EOF\n"
     )
     return Seal(body + line.encode(), pdf_sha, manifest_sha, signature, kid)
 
@@ -165,10 +180,13 @@ def packet_verify(data: bytes, public_keys: list[Ed25519PublicKey] | None = None
     match = _LINE.match(line)
     if match is None:
         if b"%%EOF\n" in line and not line.endswith(b"%%EOF\n"):
-            return Verification(False, "bytes were appended after the signature line")
+            return Verification(False, "bytes were appended after the signature")
         return Verification(False, "the signature line is malformed (edited?)")
     kid, pdf_sha, manifest_sha = (match.group(n).decode() for n in ("key", "pdf", "manifest"))
     result = Verification(False, "", kid, pdf_sha, manifest_sha)
+    if match.group("xref") != _startxref(body):
+        result.reason = "the end of the file was changed (its startxref does not match the PDF)"
+        return result
     actual = hashlib.sha256(body).hexdigest()
     if actual != pdf_sha:
         result.reason = (
