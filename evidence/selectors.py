@@ -14,6 +14,7 @@ from django.utils import timezone
 from evidence.models import (
     Advisory,
     AuditPacket,
+    ControlEvaluation,
     Exposure,
     ExposureVersion,
     FeedRun,
@@ -95,6 +96,13 @@ def packets_visible(access: Access) -> QuerySet[AuditPacket]:
 
 def packet_get(access: Access, *, packet_id: int) -> AuditPacket:
     return get_object_or_404(packets_visible(access), pk=packet_id)
+
+
+def evaluations_visible(access: Access) -> QuerySet[ControlEvaluation]:
+    qs = ControlEvaluation.objects.filter(organization=access.organization).select_related("fleet")
+    if access.fleet_id is not None:
+        qs = qs.filter(fleet_id=access.fleet_id)
+    return qs
 
 
 def packet_downloads(packet: AuditPacket) -> QuerySet[AuditEvent]:

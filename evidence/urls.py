@@ -16,6 +16,11 @@ urlpatterns = [
     path("packets/<int:packet_id>/", views.packet_detail, name="packet"),
     path("packets/<int:packet_id>/download/", views.packet_download, name="packet-download"),
     path("packets/<int:packet_id>/manifest/", views.packet_manifest, name="packet-manifest"),
+    path(
+        "packets/<int:packet_id>/export/<str:kind>",
+        views.packet_export,
+        name="packet-export",
+    ),
     path("feeds/", views.feed_list, name="feeds"),
     path("feeds/<slug:feed>/", views.feed_detail, name="feed"),
     path("tokens/", views.token_list, name="tokens"),

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from evidence import selectors
+from evidence import exports, selectors
 from evidence.forms import ApiTokenForm, FleetForm, PacketRequestForm, SbomUploadForm
 from evidence.ingest import UploadRefused, host_resolve, sbom_receive
 from evidence.models import PacketStatus
@@ -265,6 +271,24 @@ def feed_detail(request: HttpRequest, access: Access, feed: str) -> HttpResponse
         "runs": source.runs.select_related("payload")[:50],
     }
     return render(request, "evidence/feed_detail.html", context)
+
+
+@org_view()
+def packet_export(
+    request: HttpRequest, access: Access, packet_id: int, kind: str
+) -> StreamingHttpResponse:
+    """The packet's scope and period as CSV (exposures, control assessments) or OSCAL."""
+    packet = selectors.packet_get(access, packet_id=packet_id)
+    if kind not in exports.KINDS or packet.status != PacketStatus.DONE or not packet.evaluation:
+        raise Http404("No such export for this packet.")
+    audit_record(
+        action="packet.exported",
+        actor=request.user,
+        organization=access.organization,
+        target=packet,
+        data={"role": access.role, "export": kind},
+    )
+    return exports.export_response(packet, kind)
 
 
 @require_GET

@@ -24,6 +24,8 @@ FILL: dict[str, Callable[[World], Any]] = {
     "host_id": lambda w: w.host_a1.pk,
     "sbom_id": lambda w: w.sbom_a1.pk,
     "packet_id": lambda w: w.packet_a1.pk,
+    "evaluation_id": lambda w: w.packet_a1.evaluation_id,
+    "kind": lambda w: "exposures.csv",
     "token_id": lambda w: w.token_a1.pk,
     "exposure_id": lambda w: w.exposure_a1.pk,
     "exception_id": lambda w: w.exception_a1.pk,
@@ -37,6 +39,8 @@ MISSING: dict[str, Any] = {
     "host_id": 999999,
     "sbom_id": 999999,
     "packet_id": 999999,
+    "evaluation_id": 999999,
+    "kind": "exposures.csv",
     "token_id": 999999,
     "exposure_id": 999999,
     "exception_id": 999999,
@@ -45,8 +49,8 @@ MISSING: dict[str, Any] = {
 }
 # Arguments that point at one fleet-A1 object (a fleet-A2-scoped caller must not reach it).
 FLEET_A1_ARGS = {
-    "fleet", "host_id", "sbom_id", "packet_id", "token_id", "exposure_id", "exception_id",
-    "vex_id",
+    "fleet", "host_id", "sbom_id", "packet_id", "evaluation_id", "token_id", "exposure_id",
+    "exception_id", "vex_id",
 }  # fmt: skip
 # URLs that hold no tenant data and take no argument.
 PUBLIC = {

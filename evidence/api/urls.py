@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from evidence.api import views
+from evidence.api import reports, views
 
 app_name = "api"
 
@@ -12,5 +12,7 @@ router.register("exposures", views.ExposureViewSet, basename="exposure")
 router.register("sla-profiles", views.SlaProfileViewSet, basename="sla-profile")
 router.register("exceptions", views.RiskExceptionViewSet, basename="exception")
 router.register("vex", views.VexViewSet, basename="vex")
+router.register("evaluations", reports.EvaluationViewSet, basename="evaluation")
+router.register("packets", reports.PacketViewSet, basename="packet")
 
 urlpatterns = router.urls
