@@ -65,13 +65,14 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
-    from bench import feeds, ingest, matching, skeleton
+    from bench import feeds, ingest, matching, packet, skeleton
 
     results: list[dict[str, Any]] = []
     results += skeleton.run()
     results += ingest.run()
     results += feeds.run()
     results += matching.run()
+    results += packet.run()
 
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     headers = ["name", "value", "baseline", "ratio", "target", "note"]

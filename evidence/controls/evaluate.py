@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from evidence.controls.catalog import Catalog, Control, Metric, catalog_load
-from evidence.controls.metrics import CONDITIONS, METRICS, Facts, Measure
+from evidence.controls.metrics import CONDITIONS, METRICS, REFS_KEPT, Facts, Measure
 from evidence.models import (
     AssessmentStatus,
     ControlAssessment,
@@ -203,12 +203,16 @@ def _rationale(status: str, conditions: list[dict[str, Any]], metrics: list[dict
 
 
 def _evidence(measures: list[Measure]) -> dict[str, dict[str, Any]]:
-    merged: dict[str, list[Any]] = {}
+    """Each kind's references, in first-seen order without repeats: their count, and the
+    first REFS_KEPT of them."""
+    merged: dict[str, dict[Any, None]] = {}  # an insertion-ordered set
     for measure in measures:
         for kind, values in measure.evidence.items():
-            bucket = merged.setdefault(kind, [])
-            bucket.extend(v for v in values if v not in bucket)
-    return {kind: {"count": len(values), "refs": values[:200]} for kind, values in merged.items()}
+            merged.setdefault(kind, {}).update(dict.fromkeys(values))
+    return {
+        kind: {"count": len(values), "refs": list(values)[:REFS_KEPT]}
+        for kind, values in merged.items()
+    }
 
 
 def _assess(control: Control, facts: Facts, params: dict[str, float]) -> AssessmentResult:

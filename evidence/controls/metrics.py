@@ -199,7 +199,9 @@ class Facts:
 
 
 def refs(values: list[Any]) -> list[Any]:
-    return values[:REFS_KEPT]
+    """Evidence references, all of them: the stored assessment keeps the count of all and the
+    first REFS_KEPT (evidence.controls.evaluate)."""
+    return list(values)
 
 
 def _ratio(part: int, whole: int) -> float | None:

@@ -32,7 +32,7 @@ from evidence.models import (
 from evidence.sla.profiles import profile_digest, profile_load
 from evidence.timeline import TimelineFigures, timeline_figures
 
-ROWS_SHOWN = 200  # table rows printed per evidence table; the counts are always complete
+ROWS_SHOWN = 100  # table rows printed per evidence table; the counts are always complete
 FRAMEWORK_SECTIONS = (
     ("gdpr", "GDPR Art. 32 and related articles"),
     ("ccpa", "CCPA (Cal. Civ. Code)"),
@@ -67,7 +67,8 @@ class PacketData:
     exceptions: Table
     hosts: Table
     documents: list[dict[str, Any]]  # every SBOM document used (the manifest lists them all)
-    feed_runs: list[dict[str, Any]]
+    feed_runs: list[dict[str, Any]]  # every run used (the manifest lists them all)
+    feed_sources: list[dict[str, Any]]  # per source: runs, failures, first and last
     profiles: list[dict[str, Any]]
     fleets: list[dict[str, Any]]
     status_counts: dict[str, int] = field(default_factory=dict)
@@ -295,6 +296,24 @@ def _feed_runs(evaluated: Evaluated) -> list[dict[str, Any]]:
     ]
 
 
+def _feed_sources(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_source: dict[str, list[dict[str, Any]]] = {}
+    for run in runs:
+        by_source.setdefault(run["source"], []).append(run)
+    return [
+        {
+            "source": source,
+            "runs": len(rows),
+            "failed": sum(1 for r in rows if r["status"] == RunStatus.FAILED),
+            "partial": sum(1 for r in rows if r["status"] == RunStatus.PARTIAL),
+            "first": rows[0]["finished_at"],
+            "last": rows[-1]["finished_at"],
+            "last_sha256": rows[-1]["sha256"],
+        }
+        for source, rows in sorted(by_source.items())
+    ]
+
+
 def _exceptions(evaluated: Evaluated, packet: AuditPacket) -> Table:
     facts = evaluated.facts
     query = RiskException.objects.filter(
@@ -407,6 +426,7 @@ def packet_gather(*, packet: AuditPacket, now: datetime | None = None) -> Packet
         hosts=_hosts(evaluated),
         documents=documents,
         feed_runs=feed_runs,
+        feed_sources=_feed_sources(feed_runs),
         profiles=_profiles(evaluated),
         fleets=_fleets(evaluated, packet),
         status_counts=dict(Counter(r.status for r in evaluated.results)),

@@ -94,3 +94,9 @@ def nodes_for(catalog: Any, control_id: str) -> list[Any]:
 def target(threshold: dict[str, Any] | None, unit: str) -> str:
     """A threshold as printed: "≥ 95%", "≤ 7 days", "yes"."""
     return target_text(threshold, unit) if threshold else ""
+
+
+@register.filter
+def recent(runs: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """The `count` most recently finished runs, newest first."""
+    return sorted(runs, key=lambda r: (r["finished_at"], r["id"]), reverse=True)[:count]
