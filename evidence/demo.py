@@ -6,6 +6,7 @@ Every step looks up before it creates, so running it again changes nothing.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from datetime import UTC, datetime, time, timedelta
@@ -22,31 +23,46 @@ from portal.accounts.models import AuditorGrant, Membership, Organization, Role
 
 DEFAULT_PASSWORD = "patchproof-demo"  # noqa: S105 - documented demo password
 
-# (name, version-release) per distribution; the later snapshot carries the upgrades.
-_PACKAGES: dict[str, list[tuple[str, str, str]]] = {
+# (name, early version-release, late version-release, days ago the hosts upgrade) per
+# distribution. Each host upgrades a few days after the one before it (see `_upgraded`); a late
+# version "" means the package is removed then; a day of None means the host never upgrades.
+_PACKAGES: dict[str, list[tuple[str, str, str, int | None]]] = {
     "azurelinux-4": [
-        ("openssl", "3.2.2-3.azl4", "3.2.2-5.azl4"),
-        ("glibc", "2.40-6.azl4", "2.40-6.azl4"),
-        ("openssh", "9.8p1-2.azl4", "9.8p1-4.azl4"),
-        ("curl", "8.9.1-1.azl4", "8.11.0-1.azl4"),
-        ("bash", "5.2.32-1.azl4", "5.2.32-1.azl4"),
-        ("systemd", "256.7-1.azl4", "256.7-1.azl4"),
-        ("kernel", "6.6.57.1-1.azl4", "6.6.63.1-1.azl4"),
-        ("python3", "3.12.7-1.azl4", "3.12.7-1.azl4"),
+        ("azurelinux-release", "4.0-1.azl4", "4.0-1.azl4", None),
+        ("openssl", "3.2.2-3.azl4", "3.2.2-5.azl4", 104),
+        ("glibc", "2.40-6.azl4", "2.40-6.azl4", None),
+        ("openssh", "9.8p1-2.azl4", "9.8p1-4.azl4", 86),
+        ("curl", "8.9.1-1.azl4", "8.11.0-1.azl4", 60),
+        ("bash", "5.2.32-1.azl4", "5.2.32-1.azl4", None),
+        ("systemd", "256.7-1.azl4", "256.7-1.azl4", None),
+        ("kernel", "6.6.57.1-1.azl4", "6.6.65.1-1.azl4", 5),
+        ("python3", "3.12.7-1.azl4", "3.12.7-1.azl4", None),
     ],
     "fedora-40": [
-        ("openssl-libs", "3.2.2-3.fc40", "3.2.2-9.fc40"),
-        ("glibc", "2.39-22.fc40", "2.39-22.fc40"),
-        ("curl", "8.6.0-10.fc40", "8.6.0-11.fc40"),
-        ("xz-libs", "5.4.6-3.fc40", "5.4.6-3.fc40"),
-        ("deepin-terminal", "6.0.14-1.fc40", ""),  # retired upstream; removed later
-        ("sudo", "1.9.15-2.p5.fc40", "1.9.15-5.p5.fc40"),
+        ("fedora-release-common", "40-40", "40-40", None),  # Fedora 40: end of life
+        ("openssl-libs", "3.2.2-3.fc40", "3.2.2-10.fc40", 112),
+        ("glibc", "2.39-22.fc40", "2.39-22.fc40", None),
+        ("curl", "8.6.0-10.fc40", "8.6.0-12.fc40", 24),
+        ("xz-libs", "5.4.6-3.fc40", "5.4.6-3.fc40", None),
+        ("deepin-terminal", "6.0.14-1.fc40", "", 90),  # retired upstream; removed late
+        ("sudo", "1.9.15-2.p5.fc40", "1.9.15-5.p5.fc40", 70),
     ],
     "rhel-9": [
-        ("openssl-libs", "1:3.0.7-27.el9", "1:3.0.7-29.el9_4"),
-        ("glibc", "2.34-100.el9", "2.34-100.el9_4.4"),
+        ("redhat-release", "9.4-0.5.el9", "9.4-0.5.el9", None),
+        ("openssl-libs", "1:3.0.7-27.el9", "1:3.0.7-29.el9_4", 75),
+        ("glibc", "2.34-100.el9", "2.34-100.el9_4.4", 48),
     ],
 }
+HISTORY_DAYS = 140  # the demo hosts' evidence goes back this far: the last quarter and more
+HOLDOUTS = {("batch-02.acme.example", "openssl-libs")}  # never upgraded: overdue
+
+
+def _upgraded(hostname: str, index: int, package: str, day: int | None, days_ago: int) -> bool:
+    """Whether host number `index` of its fleet runs the late version `days_ago` days ago."""
+    if day is None or (hostname, package) in HOLDOUTS:
+        return False
+    return days_ago <= day - 4 * index
+
 
 _ORGS: list[dict[str, Any]] = [
     {
@@ -88,12 +104,22 @@ _ORGS: list[dict[str, Any]] = [
 ]
 
 
-def demo_sbom(*, hostname: str, distribution: str, taken_at: datetime, later: bool) -> bytes:
-    """A CycloneDX 1.5 JSON SBOM of one host, as the project's agent would write it."""
+def demo_sbom(
+    *,
+    hostname: str,
+    distribution: str,
+    taken_at: datetime,
+    later: bool | None = None,
+    index: int = 0,
+) -> bytes:
+    """A CycloneDX 1.5 JSON SBOM of one host as the project's agent would write it, on the day
+    `taken_at` (the packages `_upgraded` by then; `later` forces every late version)."""
     components = []
     vendor = distribution.split("-")[0]
-    for name, early, late in _PACKAGES[distribution]:
-        version = late if later else early
+    days_ago = (timezone.now() - taken_at).days
+    for name, early, late, day in _PACKAGES[distribution]:
+        upgraded = later if later is not None else _upgraded(hostname, index, name, day, days_ago)
+        version = late if upgraded else early
         if not version:
             continue
         epoch, _, evr = version.rpartition(":")
@@ -102,6 +128,7 @@ def demo_sbom(*, hostname: str, distribution: str, taken_at: datetime, later: bo
             {
                 "type": "library",
                 "bom-ref": f"pkg:rpm/{vendor}/{name}@{evr}",
+                "supplier": {"name": _SUPPLIERS.get(vendor, vendor)},
                 "name": name,
                 "version": evr,
                 "purl": f"pkg:rpm/{vendor}/{name}@{evr}?{qualifiers}",
@@ -113,12 +140,17 @@ def demo_sbom(*, hostname: str, distribution: str, taken_at: datetime, later: bo
         "version": 1,
         "metadata": {
             "timestamp": taken_at.isoformat().replace("+00:00", "Z"),
+            "authors": [{"name": "patchproof-agent"}],
             "tools": {"components": [{"type": "application", "name": "patchproof-agent"}]},
-            "component": {"type": "operating-system", "name": hostname},
+            "component": {"type": "operating-system", "name": hostname, "bom-ref": hostname},
         },
         "components": components,
+        "dependencies": [{"ref": hostname, "dependsOn": [c["bom-ref"] for c in components]}],
     }
     return json.dumps(doc, indent=2).encode()
+
+
+_SUPPLIERS = {"azurelinux": "Microsoft", "fedora": "Fedora Project", "rhel": "Red Hat"}
 
 
 def _user(email: str, password: str, **flags: Any) -> Any:
@@ -132,15 +164,15 @@ def _user(email: str, password: str, **flags: Any) -> Any:
     return user
 
 
-def _snapshot(host: Host, *, later: bool, taken_at: datetime) -> None:
-    filename = f"{host.hostname}-{'current' if later else 'baseline'}.cdx.json"
+def _snapshot(host: Host, *, index: int, taken_at: datetime) -> None:
+    filename = f"{host.hostname}-{taken_at:%Y%m%d}.cdx.json"
     if SbomDocument.objects.filter(host=host, filename=filename).exists():
         return
     data = demo_sbom(
         hostname=host.hostname,
         distribution=host.fleet.distribution,
         taken_at=taken_at,
-        later=later,
+        index=index,
     )
     doc = sbom_receive(
         organization=host.fleet.organization,
@@ -159,19 +191,26 @@ def _snapshot(host: Host, *, later: bool, taken_at: datetime) -> None:
 # timelines read like a real month: (source, id, days ago published, days ago fix available,
 # severity, CVSS, CVE, [(distribution, package, fixed version)]).
 _ADVISORIES: list[tuple[str, str, int, int, str, float, str, list[tuple[str, str, str]]]] = [
-    ("azurelinux-oval", "DEMO-AZL-2026-0001", 45, 44, "high", 7.5, "CVE-2026-90001",
+    ("azurelinux-oval", "DEMO-AZL-2026-0001", 120, 118, "high", 7.5, "CVE-2026-90001",
      [("azurelinux-4.0", "openssl", "3.2.2-5.azl4")]),
-    ("azurelinux-oval", "DEMO-AZL-2026-0002", 20, 18, "critical", 9.8, "CVE-2026-90002",
+    ("azurelinux-oval", "DEMO-AZL-2026-0002", 92, 90, "critical", 9.8, "CVE-2026-90002",
      [("azurelinux-4.0", "openssh", "9.8p1-4.azl4")]),
-    ("azurelinux-oval", "DEMO-AZL-2026-0003", 10, 9, "medium", 5.3, "CVE-2026-90003",
+    ("azurelinux-oval", "DEMO-AZL-2026-0003", 30, 29, "medium", 5.3, "CVE-2026-90003",
      [("azurelinux-4.0", "kernel", "6.6.65.1-1.azl4")]),
-    ("fedora-updateinfo", "DEMO-FEDORA-2026-0004", 60, 58, "high", 8.1, "CVE-2026-90004",
+    ("azurelinux-oval", "DEMO-AZL-2026-0007", 66, 64, "medium", 6.1, "CVE-2026-90007",
+     [("azurelinux-4.0", "curl", "8.11.0-1.azl4")]),
+    ("fedora-updateinfo", "DEMO-FEDORA-2026-0004", 130, 128, "high", 8.1, "CVE-2026-90004",
      [("fedora-40", "openssl-libs", "3.2.2-10.fc40")]),
-    ("fedora-updateinfo", "DEMO-FEDORA-2026-0005", 25, 25, "medium", 6.5, "CVE-2026-90005",
+    ("fedora-updateinfo", "DEMO-FEDORA-2026-0005", 60, 60, "medium", 6.5, "CVE-2026-90005",
      [("fedora-40", "curl", "8.6.0-12.fc40")]),
-    ("redhat-csaf", "DEMO-RHSA-2026:0006", 50, 50, "high", 7.8, "CVE-2026-90006",
+    ("fedora-updateinfo", "DEMO-FEDORA-2026-0008", 80, 79, "high", 7.8, "CVE-2026-90008",
+     [("fedora-40", "sudo", "1.9.15-5.p5.fc40")]),
+    ("redhat-csaf", "DEMO-RHSA-2026:0006", 70, 70, "high", 7.8, "CVE-2026-90006",
      [("rhel-9", "glibc", "2.34-100.el9_4.4")]),
+    ("redhat-csaf", "DEMO-RHSA-2026:0009", 95, 94, "important", 7.4, "CVE-2026-90009",
+     [("rhel-9", "openssl-libs", "1:3.0.7-29.el9_4")]),
 ]  # fmt: skip
+KEV_DAYS_AGO = 88  # CVE-2026-90002 (openssh) entered CISA KEV then, due 21 days later
 
 
 def _demo_advisories() -> None:
@@ -215,7 +254,7 @@ def _demo_advisories() -> None:
         )
     for source, records in by_source.items():
         advisories_store(source, records, payload=None)
-    added = (now - timedelta(days=15)).date()
+    added = (now - timedelta(days=KEV_DAYS_AGO)).date()
     kev_store(
         [
             feed.KevEntry(
@@ -229,18 +268,19 @@ def _demo_advisories() -> None:
             )
         ]
     )
-    data = Path(__file__).resolve().parent / "feeds" / "data" / "fedora-deepin-retired.json"
-    retired = retired_parse(data.read_bytes()).retired
-    retired_store(retired)
-    advisories_store("retired", retired_advisories(retired), payload=None)
+    folder = Path(__file__).resolve().parent / "feeds" / "data"
+    for path in sorted(folder.rglob("*.json")):
+        retired = retired_parse(path.read_bytes(), name=path.name).retired
+        retired_store(retired)
+        advisories_store("retired", retired_advisories(retired), payload=None)
 
 
 def demo_seed(*, password: str | None = None) -> dict[str, int]:
-    """Create (or leave as they are) the demo organisations, users, fleets, hosts and SBOMs."""
+    """Create (or leave as they are) the demo organisations, users, fleets, hosts, SBOMs and
+    advisories, with a weekly history of snapshots going back HISTORY_DAYS days."""
     password = password or os.environ.get("DEMO_PASSWORD") or DEFAULT_PASSWORD
     today = timezone.now().date()
-    baseline_at = datetime.combine(today - timedelta(days=30), time(6, 0), tzinfo=UTC)
-    current_at = datetime.combine(today - timedelta(days=1), time(6, 0), tzinfo=UTC)
+    _demo_advisories()
     with transaction.atomic():
         for spec in _ORGS:
             org, _ = Organization.objects.get_or_create(
@@ -251,10 +291,13 @@ def demo_seed(*, password: str | None = None) -> dict[str, int]:
                 fleet, _ = Fleet.objects.get_or_create(
                     organization=org, slug=fleet_spec["slug"], defaults=fields
                 )
-                for hostname in fleet_spec["hosts"]:
+                for index, hostname in enumerate(fleet_spec["hosts"]):
                     host = host_resolve(fleet=fleet, hostname=hostname)
-                    _snapshot(host, later=False, taken_at=baseline_at)
-                    _snapshot(host, later=True, taken_at=current_at)
+                    for days_ago in range(HISTORY_DAYS, 0, -7):
+                        taken_at = datetime.combine(
+                            today - timedelta(days=days_ago), time(6, index * 7), tzinfo=UTC
+                        )
+                        _snapshot(host, index=index, taken_at=taken_at)
         acme = Organization.objects.get(slug="acme")
         globex = Organization.objects.get(slug="globex")
         officer = _user("officer@acme.example", password)
@@ -289,9 +332,11 @@ def demo_seed(*, password: str | None = None) -> dict[str, int]:
                     submitted_by=officer,
                     dispatch=False,
                 )
-    _demo_advisories()
-    for org in Organization.objects.filter(slug__in=[spec["slug"] for spec in _ORGS]):
+    orgs = Organization.objects.filter(slug__in=[spec["slug"] for spec in _ORGS])
+    for org in orgs:
         exposures_recompute(organization_id=org.pk)
+    demo_history_date(list(orgs))
+    _demo_exception(Organization.objects.get(slug="acme"))
     return {
         "exposures": Exposure.objects.count(),
         "organizations": Organization.objects.count(),
@@ -299,3 +344,110 @@ def demo_seed(*, password: str | None = None) -> dict[str, int]:
         "hosts": Host.objects.count(),
         "sboms": SbomDocument.objects.count(),
     }
+
+
+_DEMO_SOURCES = ("azurelinux-oval", "fedora-updateinfo", "redhat-csaf", "kev", "retired")
+
+
+def demo_history_date(orgs: list[Organization]) -> None:
+    """Date the demo's evidence as if it had arrived over the past HISTORY_DAYS days.
+
+    A real portal collects evidence as it happens: each snapshot is received minutes after it
+    is taken, each advisory is fetched when published, exposures are recorded when the evidence
+    that shows them arrives, and the feeds sync daily. The demo is seeded in one go, so this
+    sets those times accordingly (only for the demo organisations and DEMO records), so that a
+    packet for the last quarter describes what was known then (evidence.packets)."""
+    from evidence.feeds.sync import sources_ensure
+    from evidence.models import Advisory, ExposureVersion, FeedRun, FeedSource
+    from evidence.models.exposure_history import VERSIONED_FIELDS
+
+    now = timezone.now()
+    with transaction.atomic():
+        for doc in SbomDocument.objects.filter(organization__in=orgs, snapshot_at__isnull=False):
+            received = min((doc.snapshot_at or now) + timedelta(minutes=4), now)
+            if doc.received_at != received:
+                SbomDocument.objects.filter(pk=doc.pk).update(received_at=received)
+        for advisory in Advisory.objects.filter(
+            external_id__startswith="DEMO-", published_at__isnull=False
+        ).union(Advisory.objects.filter(source="retired", published_at__isnull=False)):
+            Advisory.objects.filter(pk=advisory.pk).update(first_seen_at=advisory.published_at)
+        ExposureVersion.objects.filter(organization__in=orgs).delete()
+        ExposureVersion.objects.bulk_create(
+            ExposureVersion(
+                exposure_id=e.pk,
+                recorded_from=min(
+                    max(e.window_start, e.published_at or e.window_start) + timedelta(hours=1),
+                    now,
+                ),
+                **{name: getattr(e, name) for name in VERSIONED_FIELDS},
+            )
+            for e in Exposure.objects.filter(organization__in=orgs)
+        )
+        sources_ensure()
+        if not FeedRun.objects.filter(trigger="demo").exists():
+            runs = []
+            for source in FeedSource.objects.filter(slug__in=_DEMO_SOURCES):
+                for days_ago in range(HISTORY_DAYS + 10, 0, -1):
+                    at = datetime.combine(
+                        now.date() - timedelta(days=days_ago), time(5, 0), tzinfo=UTC
+                    )
+                    runs.append(
+                        FeedRun(
+                            source=source,
+                            status="ok",
+                            trigger="demo",
+                            started_at=at,
+                            finished_at=at + timedelta(seconds=20),
+                            fetched_at=at,
+                            location="demo data (evidence/demo.py)",
+                            sha256=hashlib.sha256(
+                                f"{source.slug}/{at:%Y-%m-%d}".encode()
+                            ).hexdigest(),
+                            documents=1,
+                        )
+                    )
+            FeedRun.objects.bulk_create(runs)
+            last = max(run.finished_at for run in runs if run.finished_at)
+            FeedSource.objects.filter(slug__in=_DEMO_SOURCES, last_success_at__isnull=True).update(
+                last_success_at=last, last_attempt_at=last
+            )
+
+
+EXCEPTION_DAYS_AGO = 79  # the Fedora 40 batch workers' exception was approved then
+
+
+def _demo_exception(acme: Organization) -> None:
+    """A risk exception as officers record them: Fedora 40 (end of life) kept on the batch
+    workers until their move to Azure Linux 4, requested by the officer and approved by the
+    administrator, dated EXCEPTION_DAYS_AGO days back like the rest of the demo history."""
+    from evidence.exceptions import exception_approve, exception_request
+    from evidence.models import Advisory, RiskException
+
+    advisory = Advisory.objects.filter(
+        source="retired", external_id="eol/fedora-40/rpm/fedora-release-common"
+    ).first()
+    batch = Fleet.objects.get(organization=acme, slug="batch")
+    if advisory is None or RiskException.objects.filter(fleet=batch, advisory=advisory).exists():
+        return
+    user_model = get_user_model()
+    officer = user_model.objects.get(username="officer@acme.example")
+    admin = user_model.objects.get(username="admin@patchproof.example")
+    approved_at = timezone.now() - timedelta(days=EXCEPTION_DAYS_AGO)
+    exception = exception_request(
+        fleet=batch,
+        exposure=None,
+        advisory=advisory,
+        requested_by=officer,
+        justification=(
+            "The batch workers move from Fedora 40 to Azure Linux 4 in the early-access "
+            "programme; the migration is scheduled and tested."
+        ),
+        compensating_controls=(
+            "No inbound network access; jobs run as unprivileged users; weekly SBOMs."
+        ),
+        expires_at=approved_at + timedelta(days=RiskException.MAX_DAYS),
+    )
+    exception_approve(exception=exception, approver=admin)
+    RiskException.objects.filter(pk=exception.pk).update(
+        requested_at=approved_at - timedelta(days=1), approved_at=approved_at
+    )

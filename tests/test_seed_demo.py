@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -38,7 +39,7 @@ def test_seed_demo_twice_gives_the_same_data(settings) -> None:
     assert snapshot() == first
     counts = json.loads(out.getvalue())
     assert counts == {
-        "exposures": 16, "organizations": 2, "fleets": 3, "hosts": 6, "sboms": 13,
+        "exposures": 24, "organizations": 2, "fleets": 3, "hosts": 6, "sboms": 121,
     }  # fmt: skip
 
 
@@ -57,9 +58,34 @@ def test_seed_demo_shows_believable_exposures(settings) -> None:
     assert statuses[("web-01.acme.example", "DEMO-AZL-2026-0002")] == "fixed_late"
     assert statuses[("web-01.acme.example", "DEMO-AZL-2026-0003")] == "open"
     assert statuses[("web-01.acme.example", "DEMO-AZL-2026-0001")] == "fixed_in_sla"
-    # Batch: the retired Deepin terminal was removed; the OpenSSL fix is not deployed yet.
-    assert statuses[("batch-01.acme.example", "fedora/rpm/deepin-terminal")] == "fixed_in_sla"
-    assert statuses[("batch-01.acme.example", "DEMO-FEDORA-2026-0004")] == "overdue"
+    # Batch: the retired Deepin terminal was removed, but late; one host never took the OpenSSL
+    # fix; Fedora 40 is end of life, accepted by an exception until the move to Azure Linux 4.
+    assert statuses[("batch-01.acme.example", "fedora/rpm/deepin-terminal")] == "fixed_late"
+    assert statuses[("batch-01.acme.example", "DEMO-FEDORA-2026-0004")] == "fixed_in_sla"
+    assert statuses[("batch-02.acme.example", "DEMO-FEDORA-2026-0004")] == "overdue"
+    eol = "eol/fedora-40/rpm/fedora-release-common"
+    assert statuses[("batch-02.acme.example", eol)] == "excepted"
+
+
+@pytest.mark.django_db
+def test_demo_last_quarter_packet_is_built_in_one_command(settings, tmp_path) -> None:
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    out = StringIO()
+    call_command(
+        "build_packet", "--org=acme", "--last-quarter", f"--out={tmp_path}", "--json", stdout=out
+    )
+    result = json.loads(out.getvalue())
+    from evidence.models import AuditPacket
+    from evidence.packets.signing import packet_verify
+
+    packet = AuditPacket.objects.get(pk=result["id"])
+    assert packet_verify(Path(result["path"]).read_bytes()).ok
+    statuses = {a.control_id: a.status for a in packet.evaluation.assessments.all()}
+    # The demo's history covers the quarter: nothing is short of evidence.
+    assert "insufficient_evidence" not in statuses.values()
+    assert statuses["PTL-INV-01"] == "met" and statuses["PTL-PATCH-01"] == "not_met"
+    assert statuses["PTL-INV-03"] == "met"  # Fedora 40 end of life: excepted
 
 
 @pytest.mark.django_db
@@ -84,7 +110,7 @@ def test_seed_demo_shows_ingested_and_rejected_uploads(settings) -> None:
     rejected = SbomDocument.objects.get(filename="truncated.json")
     assert rejected.status == "rejected"
     assert "not JSON" in rejected.error
-    assert SbomDocument.objects.filter(status="ingested").count() == 12
+    assert SbomDocument.objects.filter(status="ingested").count() == 120  # 6 hosts x 20 weeks
 
 
 @pytest.mark.django_db

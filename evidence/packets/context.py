@@ -393,10 +393,11 @@ def packet_gather(*, packet: AuditPacket, now: datetime | None = None) -> Packet
     figures = facts.figures
     monthly = _monthly(evaluated, packet)
     versions = facts.versions
-    overdue = versions.filter(
-        Q(window_start__lt=facts.as_of) & (Q(fixed_at__isnull=True) | Q(fixed_at__gte=facts.as_of)),
-        due_at__lt=facts.as_of,
-    ).order_by("due_at", "exposure_id")
+    overdue = (
+        facts.open_at_end.exclude(facts.covered())
+        .filter(due_at__lt=facts.as_of)
+        .order_by("due_at", "exposure_id")
+    )
     late = versions.filter(
         fixed_at__gte=facts.start, fixed_at__lt=facts.as_of, due_at__lt=F("fixed_at")
     ).order_by("fixed_at", "exposure_id")
