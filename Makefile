@@ -23,7 +23,7 @@ else
 TEST_ENV :=
 endif
 
-.PHONY: run test lint types bench worker screenshots clean
+.PHONY: run test lint types bench worker screenshots packet clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -71,8 +71,14 @@ screenshots: $(VENV)/.installed-dev
 	PATCHPROOF_VAR_DIR=var/screens $(RUN_ENV) $(PY) manage.py migrate -v0
 	PATCHPROOF_VAR_DIR=var/screens $(RUN_ENV) $(PY) manage.py seed_demo
 	PATCHPROOF_VAR_DIR=var/screens $(RUN_ENV) $(PY) manage.py build_packet --org acme \
-		--start 2026-01-01 --end 2026-12-31 --out var/screens
-	pdftoppm -png -r 80 -f 1 -l 1 -singlefile var/screens/*.pdf static/docs/packet-page
+		--last-quarter --out var/screens
+	pdftoppm -png -r 80 -f 2 -l 2 -singlefile var/screens/*.pdf static/docs/packet-page
+	pdftoppm -png -r 80 -f 1 -l 1 -singlefile var/screens/*.pdf static/docs/packet-cover
+
+# The demo organisation's audit packet for the last quarter, after `make run` (same database).
+packet: $(VENV)/.installed
+	$(RUN_ENV) $(PY) manage.py build_packet --org acme --last-quarter --out out
+	$(RUN_ENV) $(PY) manage.py verify_packet out/patchproof-acme-*.pdf
 
 worker: $(VENV)/.installed
 	$(BIN)/celery -A portal worker -Q ingest,feeds,packets --loglevel INFO

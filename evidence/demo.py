@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from evidence.ingest import UploadRefused, host_resolve, sbom_ingest, sbom_receive
@@ -367,10 +368,9 @@ def demo_history_date(orgs: list[Organization]) -> None:
             received = min((doc.snapshot_at or now) + timedelta(minutes=4), now)
             if doc.received_at != received:
                 SbomDocument.objects.filter(pk=doc.pk).update(received_at=received)
-        for advisory in Advisory.objects.filter(
-            external_id__startswith="DEMO-", published_at__isnull=False
-        ).union(Advisory.objects.filter(source="retired", published_at__isnull=False)):
-            Advisory.objects.filter(pk=advisory.pk).update(first_seen_at=advisory.published_at)
+        Advisory.objects.filter(
+            Q(external_id__startswith="DEMO-") | Q(source="retired"), published_at__isnull=False
+        ).update(first_seen_at=F("published_at"))
         ExposureVersion.objects.filter(organization__in=orgs).delete()
         ExposureVersion.objects.bulk_create(
             ExposureVersion(

@@ -283,3 +283,22 @@ def test_packet_request_rejects_a_reversed_period(fleet: Fleet) -> None:
             period_end=date(2026, 7, 1),
             dispatch=False,
         )
+
+
+def test_signing_key_outside_the_default_path_is_created_only_on_request(
+    settings: Any, tmp_path: Path
+) -> None:
+    from django.core.management.base import CommandError
+
+    settings.PACKET_SIGNING_KEY_FILE = str(tmp_path / "keys" / "packet.pem")
+    with pytest.raises(CommandError, match="does not exist"):
+        call_command("packet_signing_key")
+    out = io.StringIO()
+    call_command("packet_signing_key", "--create", "--json", stdout=out)
+    first = json.loads(out.getvalue())
+    path = tmp_path / "keys" / "packet.pem"
+    assert path.stat().st_mode & 0o777 == 0o600
+    out = io.StringIO()
+    call_command("packet_signing_key", "--create", "--json", stdout=out)
+    assert json.loads(out.getvalue())["key_id"] == first["key_id"]  # an existing key is kept
+    assert first["public_key"].startswith("-----BEGIN PUBLIC KEY-----")

@@ -154,8 +154,8 @@ def _charts(
             title="Open exposures at the end of the period, by tier",
             categories=tiers,
             series=[
-                Series("Overdue", tuple(float(t.overdue) for t in figures.tiers)),
                 Series("Open, within SLA", tuple(float(t.open - t.overdue) for t in figures.tiers)),
+                Series("Overdue", tuple(float(t.overdue) for t in figures.tiers)),
                 Series("Excepted", tuple(float(t.excepted) for t in figures.tiers)),
             ],
             stacked=True,

@@ -30,6 +30,7 @@ import io
 import json
 import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,18 +80,33 @@ def signing_key() -> Ed25519PrivateKey:
 
 
 def _generate(path: Path) -> None:
+    """Write a new key at `path` unless one is there: written to a temporary file and linked
+    into place, so two processes starting together end up with the same, complete key."""
     path.parent.mkdir(parents=True, exist_ok=True)
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    try:  # O_EXCL: when two processes race, the first key written wins and both use it
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".signing-key-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+        os.chmod(temporary, 0o600)
+        os.link(temporary, path)  # fails if a key is already there: that one is kept
     except FileExistsError:
-        return
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
+        pass
+    finally:
+        os.unlink(temporary)
+
+
+def signing_key_ensure() -> Ed25519PrivateKey:
+    """The signing key at PACKET_SIGNING_KEY_FILE, generated there first if it does not exist
+    (whatever the path: `manage.py packet_signing_key --create` at deployment)."""
+    path = Path(settings.PACKET_SIGNING_KEY_FILE)
+    if not path.exists():
+        _generate(path)
+    return signing_key()
 
 
 def public_key_pem(key: Ed25519PublicKey | None = None) -> str:

@@ -100,3 +100,9 @@ def target(threshold: dict[str, Any] | None, unit: str) -> str:
 def recent(runs: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
     """The `count` most recently finished runs, newest first."""
     return sorted(runs, key=lambda r: (r["finished_at"], r["id"]), reverse=True)[:count]
+
+
+@register.filter
+def days_bare(value: float | None) -> str:
+    """A number of days without its unit (the unit follows elsewhere)."""
+    return days(value).removesuffix(" d")
