@@ -51,8 +51,9 @@ def test_snapshot_time_comes_from_the_document(fleet: Fleet) -> None:
     assert doc.received_at > T0
     host.refresh_from_db()
     assert host.first_seen_at == host.last_seen_at == T0
-    assert doc.packages_added == doc.component_count == 8
-    assert PackageInterval.objects.filter(host=host, present_until__isnull=True).count() == 8
+    # The demo Azure Linux 4 SBOM lists 9 packages.
+    assert doc.packages_added == doc.component_count == 9
+    assert PackageInterval.objects.filter(host=host, present_until__isnull=True).count() == 9
 
 
 def test_future_creation_time_falls_back_to_receipt_with_a_warning(fleet: Fleet) -> None:
@@ -140,7 +141,7 @@ def test_image_sbom_without_host_is_parsed_but_opens_no_ledger(fleet: Fleet) -> 
     doc = sbom_ingest(document_id=doc.pk)
 
     assert doc.status == "ingested"
-    assert doc.component_count == 8
+    assert doc.component_count == 9
     assert not PackageInterval.objects.exists()
 
 
@@ -159,7 +160,7 @@ def test_ingest_sbom_command_json_and_exit_codes(fleet: Fleet, tmp_path: Path) -
     assert result["format"] == "cyclonedx"
     assert result["encoding"] == "json"
     assert result["spec_version"] == "1.5"
-    assert result["components"] == 8
+    assert result["components"] == 9
     assert result["error"] is None
     assert len(result["sha256"]) == 64
 
