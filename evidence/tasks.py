@@ -81,6 +81,15 @@ def evaluate_controls(evaluation_id: int) -> str:
         return "gone"
 
 
+@shared_task(name="evidence.controls.evaluate_monthly", acks_late=True, time_limit=10 * 60)
+def evaluate_controls_monthly() -> int:
+    from django.utils import timezone
+
+    from evidence.controls.periodic import evaluations_monthly
+
+    return len(evaluations_monthly(today=timezone.now().date()))
+
+
 @shared_task(
     name="evidence.feeds.sync",
     acks_late=True,

@@ -255,3 +255,18 @@ def test_bad_command_input_names_the_problem() -> None:
         call_command("evaluate_controls", "--org=acme", "--start=2026-13-01", "--end=2026-09-30")
     with pytest.raises(CommandError, match=r"ends .* before it starts"):
         call_command("evaluate_controls", "--org=acme", "--start=2026-09-01", "--end=2026-08-01")
+
+
+def test_monthly_evaluation_is_scheduled_and_runs_once_per_month(fleet: Fleet) -> None:
+    from django_celery_beat.models import PeriodicTask
+
+    from evidence.controls.periodic import SCHEDULE_NAME, evaluations_monthly
+
+    task = PeriodicTask.objects.get(name=SCHEDULE_NAME)  # created after migrate
+    assert (task.crontab.day_of_month, task.crontab.hour, task.queue) == ("1", "3", "packets")
+    first = evaluations_monthly(today=date(2026, 11, 1))
+    assert [(e.period_start, e.period_end, e.fleet) for e in first] == [
+        (date(2026, 10, 1), date(2026, 10, 31), None)
+    ]
+    assert evaluations_monthly(today=date(2026, 11, 15)) == []  # that month is done already
+    assert ControlEvaluation.objects.filter(period_start=date(2026, 10, 1)).count() == 1

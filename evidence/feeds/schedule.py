@@ -59,3 +59,6 @@ def _after_migrate(sender: Any, **kwargs: Any) -> None:
 
     for source in sources_ensure():
         schedule_sync(source)
+    from evidence.controls.periodic import schedule_monthly
+
+    schedule_monthly()
