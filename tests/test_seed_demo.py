@@ -81,6 +81,7 @@ def test_demo_last_quarter_packet_is_built_in_one_command(settings, tmp_path) ->
 
     packet = AuditPacket.objects.get(pk=result["id"])
     assert packet_verify(Path(result["path"]).read_bytes()).ok
+    assert packet.evaluation is not None
     statuses = {a.control_id: a.status for a in packet.evaluation.assessments.all()}
     # The demo's history covers the quarter: nothing is short of evidence.
     assert "insufficient_evidence" not in statuses.values()
