@@ -378,10 +378,12 @@ def timeline_figures(
     fixed_rows = (
         counted.filter(fixed_in)
         .order_by()
-        .values_list("tier", "window_start", "fix_available_at", "fixed_at", "host__first_seen_at")
+        .values_list("tier", "window_start", "fix_available_at", "fixed_at", "host_id")
     )
+    first_seen_of = _first_seen(hosts, known_at)
     zero = timedelta(0)
-    for tier, window_start, fix_available, fixed_at, first_seen in fixed_rows:
+    for tier, window_start, fix_available, fixed_at, host_id in fixed_rows:
+        first_seen = first_seen_of.get(host_id)
         if fixed_at is None:  # excluded by the filter; for the type checker
             continue
         if fix_available is None:
@@ -420,8 +422,8 @@ def timeline_figures(
         end=end,
         as_of=as_of,
         stale_before=as_of - stale_after,
-        fleets=1 if fleet is not None else fleets_visible(access).count(),
-        hosts=_hosts_at(hosts, as_of).count(),
+        fleets=1 if fleet is not None else _fleets_at(access, known_at),
+        hosts=_hosts_at(hosts, as_of, known_at).count(),
         exposures=totals["exposures"],
         open_at_start=totals["open_at_start"],
         opened=totals["opened"],
@@ -459,9 +461,34 @@ def _upstream_lag(
     return tuple((distro, Durations.of(lags[distro])) for distro in sorted(lags))
 
 
-def _hosts_at(hosts: QuerySet[Host], as_of: datetime) -> QuerySet[Host]:
-    """The hosts that existed at `as_of`: registered or first seen before it."""
+def _hosts_at(hosts: QuerySet[Host], as_of: datetime, known_at: datetime | None) -> QuerySet[Host]:
+    """The hosts that existed at `as_of`: registered or first seen before it. As known at
+    `known_at`: registered by then (a host is registered when its first SBOM arrives, so one
+    whose evidence arrived later is not counted, whatever its snapshots' dates)."""
+    if known_at is not None:
+        return hosts.filter(created_at__lt=min(as_of, known_at) + timedelta(microseconds=1))
     return hosts.filter(Q(created_at__lt=as_of) | Q(first_seen_at__lt=as_of))
+
+
+def _fleets_at(access: Access, known_at: datetime | None) -> int:
+    fleets = fleets_visible(access)
+    if known_at is not None:
+        fleets = fleets.filter(created_at__lte=known_at)
+    return fleets.count()
+
+
+def _first_seen(hosts: QuerySet[Host], known_at: datetime | None) -> dict[int, datetime | None]:
+    """Each host's first sighting: its earliest snapshot (as known at `known_at`, from the
+    snapshots received by then), else when it was registered."""
+    if known_at is None:
+        return dict(hosts.values_list("pk", "first_seen_at"))
+    earliest = hosts.annotate(
+        first=Min(
+            "sboms__snapshot_at",
+            filter=Q(sboms__status=SbomStatus.INGESTED, sboms__received_at__lte=known_at),
+        )
+    ).values_list("pk", "first", "created_at")
+    return {pk: first or created for pk, first, created in earliest}
 
 
 def _stale_hosts(
@@ -470,7 +497,9 @@ def _stale_hosts(
     taken = Q(sboms__status=SbomStatus.INGESTED, sboms__snapshot_at__lt=as_of)
     if known_at is not None:
         taken &= Q(sboms__received_at__lte=known_at)
-    newest = _hosts_at(hosts, as_of).annotate(last_snapshot=Max("sboms__snapshot_at", filter=taken))
+    newest = _hosts_at(hosts, as_of, known_at).annotate(
+        last_snapshot=Max("sboms__snapshot_at", filter=taken)
+    )
     stale = newest.filter(Q(last_snapshot__isnull=True) | Q(last_snapshot__lt=stale_before))
     return tuple(
         StaleHost(

@@ -302,3 +302,31 @@ def test_signing_key_outside_the_default_path_is_created_only_on_request(
     call_command("packet_signing_key", "--create", "--json", stdout=out)
     assert json.loads(out.getvalue())["key_id"] == first["key_id"]  # an existing key is kept
     assert first["public_key"].startswith("-----BEGIN PUBLIC KEY-----")
+
+
+def test_rotated_keys_still_verify_old_packets_and_nothing_is_generated_to_verify(
+    packet: AuditPacket, settings: Any, tmp_path: Path
+) -> None:
+    from django.core.management.base import CommandError
+
+    from evidence.packets.signing import public_path
+
+    path = write(packet, tmp_path)
+    key_file = Path(settings.PACKET_SIGNING_KEY_FILE)
+    # Rotation: the old private key goes, its public half stays beside the new key.
+    folder = tmp_path / "keys"
+    folder.mkdir()
+    (folder / "2026-old.pub.pem").write_bytes(public_path(key_file).read_bytes())
+    settings.PACKET_SIGNING_KEY_FILE = str(folder / "packet-signing-key.pem")
+    call_command("packet_signing_key", "--create", stdout=io.StringIO())
+    assert verify(path)[0] == 0
+    # An auditor's machine without any key: verify_packet asks for the public key.
+    settings.PACKET_SIGNING_KEY_FILE = str(tmp_path / "none" / "packet-signing-key.pem")
+    with pytest.raises(CommandError, match="--public-key"):
+        call_command("verify_packet", str(path))
+    assert not (tmp_path / "none").exists()
+    public = tmp_path / "portal.pem"
+    public.write_bytes((folder / "2026-old.pub.pem").read_bytes())
+    out = io.StringIO()
+    call_command("verify_packet", str(path), f"--public-key={public}", "--json", stdout=out)
+    assert json.loads(out.getvalue())["valid"] is True

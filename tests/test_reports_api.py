@@ -147,3 +147,20 @@ def test_viewers_and_auditors_read_but_cannot_request(token: tuple[Client, Any])
     response = post(session, "/api/v1/packets/", SCOPE)
     assert response.status_code == 403
     assert session.get("/api/v1/packets/").status_code == 200
+
+
+def test_a_fleet_token_requests_packets_of_its_own_fleet_only(
+    token: tuple[Client, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    _client, fleet = token
+    from tests.factories import FleetFactory
+
+    other = FleetFactory.create(organization=fleet.organization, slug="other")
+    _token, secret = api_token_create(organization=fleet.organization, fleet=fleet, name="fleet")
+    client = bearer(secret)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, "/api/v1/packets/", SCOPE)
+    assert response.status_code == 202 and response.json()["fleet"] == fleet.slug
+    assert post(client, "/api/v1/packets/", {**SCOPE, "fleet": other.slug}).status_code == 404
+    evaluation = post(client, "/api/v1/evaluations/", SCOPE)
+    assert evaluation.status_code == 202 and evaluation.json()["fleet"] == fleet.slug

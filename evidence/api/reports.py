@@ -87,9 +87,14 @@ class PacketSerializer(serializers.ModelSerializer[AuditPacket]):
 
 
 def _fleet(request: Request, slug: str | None) -> Any:
+    """The fleet a request names; a fleet-scoped caller (token or auditor) always gets its own
+    fleet, never the whole organisation."""
+    access = api_access(request)
     if not slug:
+        if access.fleet_id is not None:
+            return selectors.fleets_visible(access).get(pk=access.fleet_id)
         return None
-    return get_object_or_404(selectors.fleets_visible(api_access(request)), slug=slug)
+    return get_object_or_404(selectors.fleets_visible(access), slug=slug)
 
 
 class EvaluationViewSet(

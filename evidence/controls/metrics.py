@@ -105,10 +105,9 @@ class Facts:
 
     @cached_property
     def hosts(self) -> list[Host]:
-        """The scope's hosts that existed at `as_of`."""
-        query = hosts_visible(self.access).filter(
-            Q(created_at__lt=self.as_of) | Q(first_seen_at__lt=self.as_of)
-        )
+        """The scope's hosts that existed at `as_of` as known at `known_at`: registered by
+        then (a host is registered when its first SBOM arrives)."""
+        query = hosts_visible(self.access).filter(created_at__lte=min(self.as_of, self.known_at))
         if self.fleet is not None:
             query = query.filter(fleet=self.fleet)
         return list(query.order_by("hostname", "pk"))
@@ -182,13 +181,16 @@ class Facts:
 
     @cached_property
     def feeds(self) -> list[tuple[FeedSource, FeedRun | None]]:
-        """The sources in use (enabled, or used successfully before `as_of`) with their last
-        successful run finished by then."""
+        """The sources in use with their last successful run finished by `as_of`: the ones
+        that had a successful run by then, and, for a period still running (`as_of` is now),
+        the enabled ones too. (Whether a source was enabled in the past is not recorded, so a
+        past period counts what actually ran: rebuilding it later gives the same figures.)"""
         finished = Q(status__in=_FEED_OK, finished_at__lte=min(self.as_of, self.known_at))
+        running = self.as_of < self.end  # the period has not ended: as_of is now
         result = []
         for source in FeedSource.objects.order_by("slug"):
             last = source.runs.filter(finished).order_by("-finished_at", "-pk").first()
-            if source.enabled or last is not None:
+            if last is not None or (running and source.enabled):
                 result.append((source, last))
         return result
 
@@ -280,7 +282,8 @@ CONDITIONS: dict[str, Callable[[Facts], tuple[bool, str]]] = {
 def hosts_reporting_ratio(facts: Facts) -> Measure:
     limit = facts.as_of - timedelta(days=facts.params["inventory_max_age_days"])
     fresh = [h for h in facts.hosts if (s := facts.newest(h)) is not None and s.taken_at >= limit]
-    missing = [h.hostname for h in facts.hosts if h not in fresh]
+    fresh_ids = {h.pk for h in fresh}
+    missing = [h.hostname for h in facts.hosts if h.pk not in fresh_ids]
     return Measure(
         _ratio(len(fresh), len(facts.hosts)),
         {"hosts": refs([h.pk for h in facts.hosts])},
@@ -369,9 +372,10 @@ def _assessment_gaps(facts: Facts) -> dict[int, float]:
     """Per host, the longest stretch of the period without a new snapshot, in days."""
     gaps: dict[int, float] = {}
     for host in facts.hosts:
-        began = max(facts.start, host.first_seen_at or host.created_at, host.created_at)
-        began = min(began, facts.as_of)
         times = [s.taken_at for s in facts.snapshots.get(host.pk, [])]
+        # Watched from its first known snapshot (or its registration), not from the period's
+        # start if it came later.
+        began = min(max(facts.start, times[0] if times else host.created_at), facts.as_of)
         before = [t for t in times if t < facts.start]
         inside = [t for t in times if facts.start <= t < facts.as_of]
         points = ([before[-1]] if before else [began]) + inside + [facts.as_of]
@@ -590,9 +594,12 @@ def ntia_completeness_mean(facts: Facts) -> Measure:
 
 
 def audit_chain_intact(facts: Facts) -> Measure:
-    report = audit_verify()
-    detail = "; ".join(report.problems[:3]) if report.problems else f"{report.events} events"
-    return Measure(1.0 if report.ok else 0.0, {}, detail)
+    """The audit log as it stood at `known_at` still verifies. The log is shared by every
+    organisation, so the detail names no event of anyone else."""
+    report = audit_verify(until=facts.known_at)
+    if report.ok:
+        return Measure(1.0, {}, f"{report.events} events verified")
+    return Measure(0.0, {}, f"{len(report.problems)} problem(s) in the audit log's hash chain")
 
 
 def evidence_digest_ratio(facts: Facts) -> Measure:
@@ -622,18 +629,20 @@ def _months(start: datetime, until: datetime) -> list[tuple[int, int]]:
 
 def reporting_months_ratio(facts: Facts) -> Measure:
     months = _months(facts.start, facts.as_of)
-    made = Q(created_at__gte=facts.start, created_at__lt=facts.as_of) & Q(
-        created_at__lte=facts.known_at, organization=facts.access.organization
+    # Completed (finished) in the period and by `known_at`: a report finished later does not
+    # count for the past, whenever it was requested.
+    made = Q(finished_at__gte=facts.start, finished_at__lt=facts.as_of) & Q(
+        finished_at__lte=facts.known_at, organization=facts.access.organization
     )
     evaluations = ControlEvaluation.objects.filter(made, status=EvaluationStatus.DONE)
     if facts.exclude_evaluation_id is not None:
         evaluations = evaluations.exclude(pk=facts.exclude_evaluation_id)
-    stamps = list(evaluations.values_list("created_at", flat=True)) + list(
+    stamps = list(evaluations.values_list("finished_at", flat=True)) + list(
         AuditPacket.objects.filter(made, status=PacketStatus.DONE).values_list(
-            "created_at", flat=True
+            "finished_at", flat=True
         )
     )
-    covered = {(s.year, s.month) for s in stamps}
+    covered = {(s.year, s.month) for s in stamps if s is not None}
     return Measure(
         _ratio(len([m for m in months if m in covered]), len(months)),
         {},

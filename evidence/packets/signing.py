@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import io
 import json
@@ -76,7 +77,16 @@ def signing_key() -> Ed25519PrivateKey:
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ImproperlyConfigured(f"PACKET_SIGNING_KEY_FILE {path} is not an Ed25519 key")
+    if not public_path(path).exists():
+        # A read-only key folder is fine: verifying processes derive the public key then.
+        with contextlib.suppress(OSError):
+            _write_public(path)
     return key
+
+
+def public_path(path: Path) -> Path:
+    """Where the public half of the key at `path` is kept: `<name>.pub.pem` beside it."""
+    return path.with_name(f"{path.stem}.pub.pem")
 
 
 def _generate(path: Path) -> None:
@@ -98,6 +108,49 @@ def _generate(path: Path) -> None:
         pass
     finally:
         os.unlink(temporary)
+    _write_public(path)
+
+
+def _write_public(path: Path) -> None:
+    """The public key beside the private one, for processes (and people) that only verify."""
+    public = public_path(path)
+    if public.exists():
+        return
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if isinstance(key, Ed25519PrivateKey):
+        pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".signing-pub-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, public)
+
+
+def verification_keys() -> list[Ed25519PublicKey]:
+    """The public keys packets may be signed with: the current key (from its `.pub.pem`, or
+    derived from the private key) first, then every other `*.pub.pem` in the key's folder
+    (keys retired by a rotation, kept so that older packets still verify). Never creates a
+    key; ImproperlyConfigured when there is none (pass the key to `verify_packet`)."""
+    path = Path(settings.PACKET_SIGNING_KEY_FILE)
+    keys: list[Ed25519PublicKey] = []
+    if public_path(path).exists():
+        keys.append(public_key_load(public_path(path).read_bytes()))
+    elif path.exists():
+        keys.append(signing_key().public_key())
+    else:
+        raise ImproperlyConfigured(
+            f"no packet signing key at {path}: pass the portal's public key (--public-key)"
+        )
+    if path.parent.is_dir():
+        for other in sorted(path.parent.glob("*.pub.pem")):
+            if other != public_path(path):
+                try:
+                    keys.append(public_key_load(other.read_bytes()))
+                except ValueError:
+                    continue
+    return keys
 
 
 def signing_key_ensure() -> Ed25519PrivateKey:
@@ -110,13 +163,15 @@ def signing_key_ensure() -> Ed25519PrivateKey:
 
 
 def public_key_pem(key: Ed25519PublicKey | None = None) -> str:
-    key = key or signing_key().public_key()
+    """PEM of `key`, by default the current signing key's public half."""
+    key = key or verification_keys()[0]
     return key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
 
 
 def key_id(key: Ed25519PublicKey) -> str:
+    """The first 16 hex digits of the sha256 of the raw public key."""
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
 
@@ -217,7 +272,7 @@ def packet_verify(data: bytes, public_keys: list[Ed25519PublicKey] | None = None
     if hashlib.sha256(manifest).hexdigest() != manifest_sha:
         result.reason = "the embedded manifest does not match the signed manifest sha256"
         return result
-    keys = public_keys if public_keys is not None else [signing_key().public_key()]
+    keys = public_keys if public_keys is not None else verification_keys()
     key = next((k for k in keys if key_id(k) == kid), None)
     if key is None:
         known = ", ".join(key_id(k) for k in keys) or "none"

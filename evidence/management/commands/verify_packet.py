@@ -5,9 +5,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evidence.packets.signing import packet_verify, public_key_load, signing_key
+from evidence.packets.signing import packet_verify, public_key_load, verification_keys
 
 
 class Command(BaseCommand):
@@ -39,7 +40,10 @@ class Command(BaseCommand):
             except (OSError, ValueError) as exc:
                 raise CommandError(f"--public-key: {exc}") from None
         else:
-            keys = [signing_key().public_key()]
+            try:
+                keys = verification_keys()
+            except ImproperlyConfigured as exc:
+                raise CommandError(str(exc)) from None
         result = packet_verify(data, keys)
         if options["json"]:
             self.stdout.write(json.dumps({"path": str(path), **result.as_dict()}))
