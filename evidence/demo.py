@@ -364,6 +364,21 @@ def demo_history_date(orgs: list[Organization]) -> None:
 
     now = timezone.now()
     with transaction.atomic():
+        for host in Host.objects.filter(fleet__organization__in=orgs):
+            first = (
+                SbomDocument.objects.filter(host=host, snapshot_at__isnull=False)
+                .order_by("snapshot_at")
+                .values_list("snapshot_at", flat=True)
+                .first()
+            )
+            if first is not None:  # registered when its first SBOM arrived
+                Host.objects.filter(pk=host.pk).update(created_at=first + timedelta(minutes=4))
+        for fleet in Fleet.objects.filter(organization__in=orgs):
+            hosts = Host.objects.filter(fleet=fleet).order_by("created_at")
+            if hosts.exists():
+                Fleet.objects.filter(pk=fleet.pk).update(
+                    created_at=hosts[0].created_at - timedelta(days=1)
+                )
         for doc in SbomDocument.objects.filter(organization__in=orgs, snapshot_at__isnull=False):
             received = min((doc.snapshot_at or now) + timedelta(minutes=4), now)
             if doc.received_at != received:

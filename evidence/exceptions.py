@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from evidence.models import Advisory, Exposure, Fleet, RiskException
+from evidence.models import Advisory, Exposure, ExposureVersion, Fleet, RiskException
 from portal.accounts.audit import audit_record
 
 
@@ -53,6 +54,7 @@ def exception_request(
         organization_id=fleet.organization_id,
         fleet=fleet,
         exposure=exposure,
+        exposure_ref=exposure.pk if exposure is not None else None,
         advisory=advisory if exposure is None else exposure.advisory,
         justification=justification.strip(),
         compensating_controls=compensating_controls.strip(),
@@ -121,3 +123,46 @@ def exception_revoke(
         data={},
     )
     return locked
+
+
+def exceptions_follow(*, host_ids: list[int]) -> int:
+    """Point exceptions whose exposure was replaced by matching (its window moved because
+    earlier evidence arrived, so the old row went and a new one came) at the replacement: the
+    same host, advisory and package name, the open window first. `exposure_ref` keeps the id
+    the exception was approved for. Returns how many moved; each move is audited."""
+    moved = 0
+    orphans = RiskException.objects.filter(
+        exposure__isnull=True, exposure_ref__isnull=False, fleet__hosts__in=host_ids
+    ).distinct()
+    for exception in orphans:
+        if exception.exposure_ref is None:  # filtered above; for the type checker
+            continue
+        last = (
+            ExposureVersion.objects.filter(exposure_id=exception.exposure_ref)
+            .order_by("-recorded_from")
+            .first()
+        )
+        if last is None:
+            continue
+        successor = (
+            Exposure.objects.filter(
+                host_id=last.host_id,
+                advisory_id=last.advisory_id,
+                package_type=last.package_type,
+                package_distro=last.package_distro,
+                package_name=last.package_name,
+            )
+            .order_by(F("fixed_at").desc(nulls_first=True), "-window_start")
+            .first()
+        )
+        if successor is None:
+            continue
+        RiskException.objects.filter(pk=exception.pk).update(exposure=successor)
+        audit_record(
+            action="exception.followed",
+            organization=exception.organization,
+            target=exception,
+            data={"from_exposure": exception.exposure_ref, "to_exposure": successor.pk},
+        )
+        moved += 1
+    return moved

@@ -14,10 +14,18 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.http import StreamingHttpResponse
 
-from evidence.models import AuditPacket, ControlEvaluation, ExposureVersion, versions_known_at
+from evidence.models import (
+    AuditPacket,
+    ControlEvaluation,
+    ExposureVersion,
+    RiskException,
+    covers,
+    exceptions_in_force,
+    versions_known_at,
+)
 
 EXPOSURE_COLUMNS = (
     "exposure_id", "fleet", "host", "advisory_source", "advisory_id", "advisory_title",
@@ -66,9 +74,13 @@ def _bounds(packet: AuditPacket) -> tuple[datetime, datetime, datetime]:
 
 
 def _status(v: ExposureVersion, as_of: datetime) -> str:
+    """The status at the end of the period, as the packet counts it."""
     if v.closed_reason == "not_affected":
         return "not_affected"
     if v.closed_reason == "exception":
+        return "excepted"
+    open_at_end = v.fixed_at is None or v.fixed_at >= as_of
+    if open_at_end and getattr(v, "excepted", False):
         return "excepted"
     if v.fixed_at is not None and v.fixed_at < as_of:
         late = v.due_at is not None and v.fixed_at > v.due_at
@@ -100,6 +112,8 @@ def exposures_csv(packet: AuditPacket) -> Iterator[str]:
     )
     if packet.fleet_id:
         query = query.filter(fleet_id=packet.fleet_id)
+    covered = RiskException.objects.filter(exceptions_in_force(as_of)).filter(covers("exposure_id"))
+    query = query.annotate(excepted=Exists(covered))
     query = query.select_related("fleet", "host", "advisory", "package").order_by(
         "fleet__slug", "host__hostname", "window_start", "exposure_id"
     )

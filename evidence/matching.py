@@ -27,6 +27,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from evidence.distros import distro_keys
+from evidence.exceptions import exceptions_follow
 from evidence.matching_vex import VexIndex
 from evidence.models import (
     Advisory,
@@ -687,17 +688,15 @@ def _reconcile(scope: _Scope) -> ReconcileCounts:
     Exposure.objects.bulk_create(new, batch_size=2000)
     counts.created = len(new)
     versions_open([*changed, *new], now)
+    if doomed:  # exceptions of replaced exposures follow their replacement
+        exceptions_follow(host_ids=[h.pk for h in scope.hosts])
     return counts
-
-
-def _hosts(query: Iterable[Host]) -> list[Host]:
-    return list(query)
 
 
 @transaction.atomic
 def exposures_recompute(*, organization_id: int) -> ReconcileCounts:
     """Recompute every exposure of an organisation from its ledger and the advisories."""
-    hosts = _hosts(
+    hosts = list(
         Host.objects.filter(fleet__organization_id=organization_id).select_related("fleet")
     )
     return _reconcile(_Scope(hosts=hosts))
@@ -720,7 +719,7 @@ def exposures_for_snapshot(document: SbomDocument) -> ReconcileCounts:
     )
     if not keys:
         return ReconcileCounts()
-    hosts = _hosts(Host.objects.filter(pk=document.host_id).select_related("fleet"))
+    hosts = list(Host.objects.filter(pk=document.host_id).select_related("fleet"))
     return _reconcile(_Scope(hosts=hosts, keys=keys))
 
 
@@ -776,7 +775,7 @@ def exposures_for_advisories(advisory_ids: Iterable[int]) -> ReconcileCounts:
         )
     if not keys:
         # Still reconcile: an advisory whose rows changed may leave exposures to delete.
-        hosts = _hosts(
+        hosts = list(
             Host.objects.filter(exposures__advisory_id__in=ids).distinct().select_related("fleet")
         )
         return _reconcile(_Scope(hosts=hosts, advisory_ids=ids)) if hosts else ReconcileCounts()
@@ -785,7 +784,7 @@ def exposures_for_advisories(advisory_ids: Iterable[int]) -> ReconcileCounts:
             "host_id", flat=True
         )
     ) | set(Exposure.objects.filter(advisory_id__in=ids).values_list("host_id", flat=True))
-    hosts = _hosts(Host.objects.filter(pk__in=host_ids).select_related("fleet"))
+    hosts = list(Host.objects.filter(pk__in=host_ids).select_related("fleet"))
     return _reconcile(_Scope(hosts=hosts, keys=keys, advisory_ids=ids))
 
 

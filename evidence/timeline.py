@@ -88,7 +88,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, Min, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -98,6 +98,7 @@ from evidence.models import (
     Host,
     RiskException,
     SbomStatus,
+    covers,
     exceptions_in_force,
 )
 from evidence.selectors import (
@@ -321,14 +322,7 @@ def timeline_figures(
     overlaps = Q(window_start__lt=as_of) & (Q(fixed_at__isnull=True) | Q(fixed_at__gte=start))
     open_window = Q(window_start__lt=as_of) & (Q(fixed_at__isnull=True) | Q(fixed_at__gte=as_of))
     covered = Exists(
-        RiskException.objects.filter(exceptions_in_force(as_of)).filter(
-            Q(exposure_id=OuterRef(exposure_ref))
-            | Q(
-                exposure__isnull=True,
-                advisory_id=OuterRef("advisory_id"),
-                fleet_id=OuterRef("fleet_id"),
-            )
-        )
+        RiskException.objects.filter(exceptions_in_force(as_of)).filter(covers(exposure_ref))
     )
     excepted_end = open_window & covered
     open_end = open_window & ~covered

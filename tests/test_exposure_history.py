@@ -132,3 +132,38 @@ def test_deleted_exposures_stay_in_the_history(snapshot: Any, advisory: Any, fle
     assert last.recorded_until == day(4, 1)
     assert january(fleet, known=True).exposures == 1
     assert january(fleet, known=False).exposures == 0
+
+
+def test_an_exception_follows_its_exposure_when_late_evidence_moves_the_window(
+    snapshot: Any, advisory: Any, fleet: Fleet
+) -> None:
+    from evidence.exceptions import exception_approve, exception_request
+    from evidence.models import RiskException
+    from portal.accounts.models import AuditEvent
+    from tests.factories import UserFactory
+
+    host = build_history(snapshot, advisory)
+    [first] = Exposure.objects.filter(host=host)
+    officer, approver = UserFactory.create(), UserFactory.create()
+    with time_machine.travel(day(1, 20), tick=False):
+        requested = exception_request(
+            fleet=fleet,
+            exposure=first,
+            advisory=None,
+            requested_by=officer,
+            justification="Fix breaks the billing export; WAF rule in place.",
+            compensating_controls="WAF rule 9001",
+            expires_at=day(3, 1),
+        )
+        exception_approve(exception=requested, approver=approver)
+    # March: a snapshot taken on Jan 3 arrives: the window now starts earlier, so matching
+    # replaces the exposure row.
+    at(day(3, 1), snapshot, "web-1", day(1, 3), {"openssl": "1:3.2.1-2.fc40", "bash": "5.2-1.fc40"})
+    [second] = Exposure.objects.filter(host=host)
+    assert second.pk != first.pk and second.window_start == day(1, 3)
+    kept = RiskException.objects.get(pk=requested.pk)
+    assert (kept.exposure_id, kept.exposure_ref) == (second.pk, first.pk)  # followed, not lost
+    assert AuditEvent.objects.filter(action="exception.followed").count() == 1
+    # History: in January the (old) exposure was excepted, as the packet built then said.
+    known = january(fleet, known=True)
+    assert (known.open_at_end, known.excepted_at_end) == (1, 1)

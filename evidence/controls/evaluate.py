@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import Any
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from evidence.controls.catalog import Catalog, Control, Metric, catalog_load
@@ -315,7 +315,13 @@ def evaluation_execute(*, evaluation_id: int, now: datetime | None = None) -> Co
             now=now,
             exclude_evaluation_id=evaluation.pk,
         )
+    except (OperationalError, InterfaceError):
+        # Transient (the database went away): back to the queue, so the task's retry can
+        # claim it again.
+        ControlEvaluation.objects.filter(pk=evaluation.pk).update(status=EvaluationStatus.QUEUED)
+        raise
     except Exception as exc:
+        # Recorded on the row, then re-raised so the worker logs the traceback too.
         ControlEvaluation.objects.filter(pk=evaluation.pk).update(
             status=EvaluationStatus.FAILED, error=f"evaluation failed: {exc}"
         )

@@ -24,7 +24,7 @@ from itertools import pairwise
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Q, QuerySet
 
 from evidence.models import (
     AuditPacket,
@@ -42,6 +42,7 @@ from evidence.models import (
     RunStatus,
     SbomDocument,
     SbomStatus,
+    covers,
     exceptions_in_force,
 )
 from evidence.selectors import exposure_versions_visible, hosts_visible
@@ -161,12 +162,7 @@ class Facts:
         """An exception in force at `as_of` covers the exposure version (annotation)."""
         return Exists(
             RiskException.objects.filter(exceptions_in_force(self.as_of)).filter(
-                Q(exposure_id=OuterRef("exposure_id"))
-                | Q(
-                    exposure__isnull=True,
-                    advisory_id=OuterRef("advisory_id"),
-                    fleet_id=OuterRef("fleet_id"),
-                )
+                covers("exposure_id")
             )
         )
 

@@ -22,6 +22,7 @@ from evidence.models.exposure import (
     Exposure,
     ExposureStatus,
     RiskException,
+    covers,
     exceptions_in_force,
 )
 from evidence.models.exposure_history import ExposureVersion, versions_known_at
@@ -63,6 +64,7 @@ __all__ = [
     "SlaProfileChange",
     "VexStatement",
     "VexUpload",
+    "covers",
     "exceptions_in_force",
     "versions_known_at",
 ]

@@ -43,14 +43,7 @@ class ExposureQuerySet(models.QuerySet["Exposure"]):
     def with_status(self, now: datetime | None = None) -> ExposureQuerySet:
         """Annotate `current_status`, the status at `now` (default: the current time)."""
         now = now or timezone.now()
-        covered = RiskException.objects.filter(exceptions_in_force(now)).filter(
-            Q(exposure_id=OuterRef("pk"))
-            | Q(
-                exposure__isnull=True,
-                advisory_id=OuterRef("advisory_id"),
-                fleet_id=OuterRef("fleet_id"),
-            )
-        )
+        covered = RiskException.objects.filter(exceptions_in_force(now)).filter(covers("pk"))
         return self.annotate(
             current_status=Case(
                 When(closed_reason=CloseReason.NOT_AFFECTED, then=Value("not_affected")),
@@ -143,7 +136,12 @@ class Exposure(models.Model):
             RiskException.objects.filter(exceptions_in_force(now))
             .filter(
                 Q(exposure_id=self.pk)
-                | Q(exposure__isnull=True, advisory_id=self.advisory_id, fleet_id=self.fleet_id)
+                | Q(exposure_ref=self.pk)
+                | Q(
+                    exposure_ref__isnull=True,
+                    advisory_id=self.advisory_id,
+                    fleet_id=self.fleet_id,
+                )
             )
             .order_by("-expires_at")
             .first()
@@ -179,8 +177,14 @@ class RiskException(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     fleet = models.ForeignKey(Fleet, on_delete=models.CASCADE, related_name="risk_exceptions")
+    # The exposure it covers. When matching replaces that exposure (its window moved because
+    # earlier evidence arrived), the exception follows the replacement (`evidence.matching`);
+    # `exposure_ref` keeps the id it was approved for, so the history still shows it covered.
     exposure = models.ForeignKey(
-        Exposure, on_delete=models.CASCADE, null=True, blank=True, related_name="exceptions"
+        Exposure, on_delete=models.SET_NULL, null=True, blank=True, related_name="exceptions"
+    )
+    exposure_ref = models.BigIntegerField(
+        null=True, blank=True, help_text="The exposure id it was requested for (kept)."
     )
     advisory = models.ForeignKey(
         Advisory, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
@@ -202,7 +206,7 @@ class RiskException(models.Model):
         ordering = ["-requested_at", "-pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(exposure__isnull=False) | Q(advisory__isnull=False),
+                condition=Q(exposure_ref__isnull=False) | Q(advisory__isnull=False),
                 name="exception_covers_something",
             ),
             models.CheckConstraint(
@@ -213,7 +217,7 @@ class RiskException(models.Model):
 
     def __str__(self) -> str:
         what = (
-            f"exposure {self.exposure_id}" if self.exposure_id else f"advisory {self.advisory_id}"
+            f"exposure {self.exposure_ref}" if self.exposure_ref else f"advisory {self.advisory_id}"
         )
         return f"exception for {what} until {self.expires_at:%Y-%m-%d}"
 
@@ -233,4 +237,19 @@ def exceptions_in_force(now: datetime) -> Q:
     """Exceptions approved by `now`, not revoked and not expired at `now`."""
     return Q(approved_at__isnull=False, approved_at__lte=now, expires_at__gt=now) & (
         Q(revoked_at__isnull=True) | Q(revoked_at__gt=now)
+    )
+
+
+def covers(exposure_ref: str) -> Q:
+    """Exceptions covering the exposure whose id is the outer query's `exposure_ref` field
+    ("pk" for exposures, "exposure_id" for their history): approved for it, carried over to
+    it, or for its advisory across its fleet."""
+    return (
+        Q(exposure_id=OuterRef(exposure_ref))
+        | Q(exposure_ref=OuterRef(exposure_ref))
+        | Q(
+            exposure_ref__isnull=True,
+            advisory_id=OuterRef("advisory_id"),
+            fleet_id=OuterRef("fleet_id"),
+        )
     )

@@ -108,7 +108,7 @@ CONTRACT = {
         ],
     ),
     "PTL-EXC-02": (
-        ["feeds_fresh"],
+        ["hosts", "inventory_fresh", "feeds_fresh"],
         [
             ("nofix_open", "count", None, None, None),
             ("nofix_unreviewed", "count", "<=", "max_nofix_unreviewed", None),
