@@ -70,12 +70,18 @@ def _setup(rng: random.Random) -> Any:
             name=f"Fleet {n}",
             distribution="fedora-40",
             processes_personal_data=n % 2 == 0,
+            created_at=T0 - timedelta(days=1),
         )
         for n in range(FLEETS)
     ]
     hosts = Host.objects.bulk_create(
         [
-            Host(fleet=fleets[n % FLEETS], hostname=f"host-{n:04d}", first_seen_at=T0)
+            Host(
+                fleet=fleets[n % FLEETS],
+                hostname=f"host-{n:04d}",
+                first_seen_at=T0,
+                created_at=T0 + timedelta(minutes=5),  # registered by its first SBOM
+            )
             for n in range(HOSTS)
         ]
     )
