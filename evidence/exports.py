@@ -15,7 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Exists, Q
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 
 from evidence.models import (
     AuditPacket,
@@ -163,3 +163,22 @@ def export_response(packet: AuditPacket, kind: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{packet_stem(packet)}-{suffix}"'
     return response
+
+
+# The stored files of a packet: name -> (field, content type, audit action).
+FILES = {
+    "pdf": ("pdf", "application/pdf", "packet.downloaded"),
+    "manifest": ("manifest_file", "application/json", "packet.manifest_downloaded"),
+}
+
+
+def file_response(packet: AuditPacket, which: str) -> FileResponse:
+    """A download of one stored file of a rendered packet (`FILES`)."""
+    field, content_type, _action = FILES[which]
+    stored = getattr(packet, field)
+    return FileResponse(
+        stored.open("rb"),
+        as_attachment=True,
+        filename=stored.name.rsplit("/", 1)[-1],
+        content_type=content_type,
+    )

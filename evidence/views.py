@@ -183,44 +183,28 @@ def packet_detail(request: HttpRequest, access: Access, packet_id: int) -> HttpR
     return render(request, "evidence/packet_detail.html", context)
 
 
-@org_view()
-def packet_download(request: HttpRequest, access: Access, packet_id: int) -> FileResponse:
+def _packet_file(request: HttpRequest, access: Access, packet_id: int, which: str) -> FileResponse:
     packet = selectors.packet_get(access, packet_id=packet_id)
     if packet.status != PacketStatus.DONE or not packet.pdf:
-        raise Http404("This packet has no PDF yet.")
+        raise Http404("This packet has not been rendered yet.")
     audit_record(
-        action="packet.downloaded",
+        action=exports.FILES[which][2],
         actor=request.user,
         organization=access.organization,
         target=packet,
-        data={"role": access.role, "sha256": packet.sha256},
+        data={"role": access.role, "sha256": packet.sha256, "manifest": packet.manifest_sha256},
     )
-    return FileResponse(
-        packet.pdf.open("rb"),
-        as_attachment=True,
-        filename=packet.pdf.name.rsplit("/", 1)[-1],
-        content_type="application/pdf",
-    )
+    return exports.file_response(packet, which)
+
+
+@org_view()
+def packet_download(request: HttpRequest, access: Access, packet_id: int) -> FileResponse:
+    return _packet_file(request, access, packet_id, "pdf")
 
 
 @org_view()
 def packet_manifest(request: HttpRequest, access: Access, packet_id: int) -> FileResponse:
-    packet = selectors.packet_get(access, packet_id=packet_id)
-    if packet.status != PacketStatus.DONE or not packet.manifest_file:
-        raise Http404("This packet has no manifest yet.")
-    audit_record(
-        action="packet.manifest_downloaded",
-        actor=request.user,
-        organization=access.organization,
-        target=packet,
-        data={"role": access.role, "sha256": packet.manifest_sha256},
-    )
-    return FileResponse(
-        packet.manifest_file.open("rb"),
-        as_attachment=True,
-        filename=packet.manifest_file.name.rsplit("/", 1)[-1],
-        content_type="application/json",
-    )
+    return _packet_file(request, access, packet_id, "manifest")
 
 
 @org_view(write=True)

@@ -31,7 +31,7 @@ from evidence.models import (
     PacketStatus,
 )
 from evidence.oscal import assessment_results_json
-from evidence.packets.build import PacketPeriodError, packet_request, packet_stem
+from evidence.packets.build import PacketPeriodError, packet_request
 from portal.accounts.audit import audit_record
 
 
@@ -97,6 +97,24 @@ def _fleet(request: Request, slug: str | None) -> Any:
     return get_object_or_404(selectors.fleets_visible(access), slug=slug)
 
 
+def _scoped_request(request: Request, service: Any, period_error: type[Exception]) -> Any:
+    """Validate a scope-and-period request body and call `service` (evaluation_request or
+    packet_request) for the caller's organisation; a bad period is a 400 on `period_end`."""
+    body = ScopeRequestSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    access = api_access(request)
+    try:
+        return service(
+            organization=access.organization,
+            fleet=_fleet(request, body.validated_data.get("fleet")),
+            period_start=body.validated_data["period_start"],
+            period_end=body.validated_data["period_end"],
+            requested_by=access.user,
+        )
+    except period_error as exc:
+        raise ValidationError({"period_end": str(exc)}) from None
+
+
 class EvaluationViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, _ScopedViewSet[ControlEvaluation]
 ):
@@ -115,19 +133,7 @@ class EvaluationViewSet(
 
     @extend_schema(request=ScopeRequestSerializer, responses={202: EvaluationSerializer})
     def create(self, request: Request) -> Response:
-        body = ScopeRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        access = api_access(request)
-        try:
-            evaluation = evaluation_request(
-                organization=access.organization,
-                fleet=_fleet(request, body.validated_data.get("fleet")),
-                period_start=body.validated_data["period_start"],
-                period_end=body.validated_data["period_end"],
-                requested_by=access.user,
-            )
-        except EvaluationPeriodError as exc:
-            raise ValidationError({"period_end": str(exc)}) from None
+        evaluation = _scoped_request(request, evaluation_request, EvaluationPeriodError)
         return Response(EvaluationSerializer(evaluation).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={200: OpenApiTypes.BINARY})
@@ -169,19 +175,7 @@ class PacketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _ScopedVie
 
     @extend_schema(request=ScopeRequestSerializer, responses={202: PacketSerializer})
     def create(self, request: Request) -> Response:
-        body = ScopeRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        access = api_access(request)
-        try:
-            packet = packet_request(
-                organization=access.organization,
-                fleet=_fleet(request, body.validated_data.get("fleet")),
-                period_start=body.validated_data["period_start"],
-                period_end=body.validated_data["period_end"],
-                requested_by=access.user,
-            )
-        except PacketPeriodError as exc:
-            raise ValidationError({"period_end": str(exc)}) from None
+        packet = _scoped_request(request, packet_request, PacketPeriodError)
         return Response(PacketSerializer(packet).data, status=status.HTTP_202_ACCEPTED)
 
     def _done(self, request: Request, action_name: str, **data: Any) -> AuditPacket:
@@ -202,24 +196,13 @@ class PacketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _ScopedVie
     @extend_schema(responses={200: OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def download(self, request: Request, packet_id: str) -> FileResponse:
-        packet = self._done(request, "packet.downloaded", sha256=self.get_object().sha256)
-        return FileResponse(
-            packet.pdf.open("rb"),
-            as_attachment=True,
-            filename=f"{packet_stem(packet)}.pdf",
-            content_type="application/pdf",
-        )
+        return exports.file_response(self._done(request, exports.FILES["pdf"][2]), "pdf")
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])
     def manifest(self, request: Request, packet_id: str) -> FileResponse:
-        packet = self._done(request, "packet.manifest_downloaded")
-        return FileResponse(
-            packet.manifest_file.open("rb"),
-            as_attachment=True,
-            filename=f"{packet_stem(packet)}.manifest.json",
-            content_type="application/json",
-        )
+        packet = self._done(request, exports.FILES["manifest"][2])
+        return exports.file_response(packet, "manifest")
 
     @extend_schema(responses={200: OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"], url_path=r"export/(?P<kind>[a-z.]+)")
