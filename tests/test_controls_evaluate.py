@@ -255,6 +255,9 @@ def test_bad_command_input_names_the_problem() -> None:
         call_command("evaluate_controls", "--org=acme", "--start=2026-13-01", "--end=2026-09-30")
     with pytest.raises(CommandError, match=r"ends .* before it starts"):
         call_command("evaluate_controls", "--org=acme", "--start=2026-09-01", "--end=2026-08-01")
+    with pytest.raises(CommandError, match=r"starts \(2099-01-01\) in the future"):
+        call_command("evaluate_controls", "--org=acme", "--start=2099-01-01", "--end=2099-02-01")
+    assert ControlEvaluation.objects.count() == 0  # nothing recorded for refused input
 
 
 def test_monthly_evaluation_is_scheduled_and_runs_once_per_month(fleet: Fleet) -> None:

@@ -278,6 +278,8 @@ def evaluation_request(
 ) -> ControlEvaluation:
     """Record an evaluation request and queue it (Celery) after the commit."""
     period_bounds(period_start, period_end)  # raises for a reversed period
+    if period_start > timezone.now().date():
+        raise EvaluationPeriodError(f"the period starts ({period_start}) in the future")
     if fleet is not None and fleet.organization_id != organization.pk:
         raise ValueError("fleet belongs to another organisation")
     with transaction.atomic():

@@ -58,6 +58,8 @@ def packet_request(
     """Record a packet request and queue its rendering on the `packets` queue after commit."""
     if period_end < period_start:
         raise PacketPeriodError(f"the period ends ({period_end}) before it starts ({period_start})")
+    if period_start > timezone.now().date():
+        raise PacketPeriodError(f"the period starts ({period_start}) in the future")
     if fleet is not None and fleet.organization_id != organization.pk:
         raise ValueError("fleet belongs to another organisation")
     with transaction.atomic():
