@@ -78,7 +78,7 @@ screenshots: $(VENV)/.installed-dev
 # The demo organisation's audit packet for the last quarter, after `make run` (same database).
 packet: $(VENV)/.installed
 	$(RUN_ENV) $(PY) manage.py build_packet --org acme --last-quarter --out out
-	$(RUN_ENV) $(PY) manage.py verify_packet out/patchproof-acme-*.pdf
+	$(RUN_ENV) $(PY) manage.py verify_packet "$$(ls -t out/patchproof-acme-*.pdf | head -1)"
 
 worker: $(VENV)/.installed
 	$(BIN)/celery -A portal worker -Q ingest,feeds,packets --loglevel INFO

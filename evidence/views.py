@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ImproperlyConfigured
 from django.http import (
     FileResponse,
     Http404,
@@ -278,6 +279,14 @@ def packet_export(
 @require_GET
 def signing_key_pem(request: HttpRequest) -> HttpResponse:
     """The public key audit packets are signed with (public: anyone may verify a packet)."""
-    response = HttpResponse(public_key_pem(), content_type="application/x-pem-file")
+    try:
+        pem = public_key_pem()
+    except ImproperlyConfigured:
+        return HttpResponse(
+            "This portal has no packet signing key configured yet.",
+            status=503,
+            content_type="text/plain",
+        )
+    response = HttpResponse(pem, content_type="application/x-pem-file")
     response["Cache-Control"] = "public, max-age=3600"
     return response

@@ -330,3 +330,13 @@ def test_rotated_keys_still_verify_old_packets_and_nothing_is_generated_to_verif
     out = io.StringIO()
     call_command("verify_packet", str(path), f"--public-key={public}", "--json", stdout=out)
     assert json.loads(out.getvalue())["valid"] is True
+
+
+def test_public_key_endpoint_before_any_packet(settings: Any, tmp_path: Path) -> None:
+    settings.PACKET_SIGNING_KEY_FILE = str(tmp_path / "missing" / "packet.pem")
+    response = Client().get("/.well-known/patchproof-signing-key.pem")
+    assert response.status_code == 503 and b"no packet signing key" in response.content
+    settings.VAR_DIR = tmp_path / "var"  # the default path: the key is made on first use
+    settings.PACKET_SIGNING_KEY_FILE = str(tmp_path / "var" / "packet-signing-key.pem")
+    response = Client().get("/.well-known/patchproof-signing-key.pem")
+    assert response.status_code == 200 and response.content.startswith(b"-----BEGIN PUBLIC KEY")

@@ -162,9 +162,21 @@ def signing_key_ensure() -> Ed25519PrivateKey:
     return signing_key()
 
 
+def current_public_key() -> Ed25519PublicKey:
+    """The current signing key's public half; at the default path the key is created on first
+    use (as the worker would when signing); ImproperlyConfigured when a configured key file is
+    missing."""
+    try:
+        return verification_keys()[0]
+    except ImproperlyConfigured:
+        if Path(settings.PACKET_SIGNING_KEY_FILE) != _default_key_file():
+            raise
+        return signing_key().public_key()
+
+
 def public_key_pem(key: Ed25519PublicKey | None = None) -> str:
     """PEM of `key`, by default the current signing key's public half."""
-    key = key or verification_keys()[0]
+    key = key or current_public_key()
     return key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
@@ -222,7 +234,7 @@ class Verification:
             "valid": self.ok,
             "reason": self.reason,
             "key_id": self.key_id,
-            "pdf_sha256": self.pdf_sha256,
+            "signed_sha256": self.pdf_sha256,  # of the bytes before the signature line
             "manifest_sha256": self.manifest_sha256,
             "packet": packet.get("id"),
         }
