@@ -39,7 +39,7 @@ ASSESSMENT_COLUMNS = (
 )  # fmt: skip
 
 
-def _cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
     """A CSV cell; text that a spreadsheet would run as a formula is prefixed with a quote."""
     if value is None:
         return ""
@@ -58,7 +58,7 @@ def _lines(header: tuple[str, ...], rows: Iterator[list[Any]]) -> Iterator[str]:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
     for row in rows:
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()
             buffer.seek(0)

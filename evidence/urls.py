@@ -1,6 +1,6 @@
 from django.urls import path
 
-from evidence import views
+from evidence import views, web_exposures
 
 app_name = "evidence"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("fleets/new/", views.fleet_create, name="fleet-create"),
     path("fleets/<slug:fleet>/", views.fleet_detail, name="fleet"),
     path("hosts/<int:host_id>/", views.host_detail, name="host"),
+    path("exposures/", web_exposures.exposure_list, name="exposures"),
     path("sboms/upload/", views.sbom_upload, name="sbom-upload"),
     path("sboms/<int:sbom_id>/", views.sbom_detail, name="sbom"),
     path("packets/", views.packet_list, name="packets"),

@@ -106,3 +106,14 @@ def recent(runs: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
 def days_bare(value: float | None) -> str:
     """A number of days without its unit (the unit follows elsewhere)."""
     return days(value).removesuffix(" d")
+
+
+@register.filter
+def status_label(value: str) -> str:
+    """An exposure status as people read it ("fixed_late" -> "Fixed late")."""
+    from evidence.models import ExposureStatus
+
+    try:
+        return str(ExposureStatus(value).label)
+    except ValueError:
+        return value

@@ -1,0 +1,72 @@
+"""The Exposures page: filters, sorting, paging, and a CSV of exactly what is filtered."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from evidence.models import Exposure
+from portal.accounts.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def officer(settings: Any) -> Client:
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=io.StringIO())
+    client = Client()
+    assert client.login(username="officer@acme.example", password="patchproof-demo")
+    return client
+
+
+def rows(response: Any) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(response.getvalue().decode())))
+
+
+def test_filters_and_the_csv_hold_the_same_exposures(officer: Client) -> None:
+    page = officer.get("/o/acme/exposures/?fleet=web-prod&status=open")
+    assert page.status_code == 200
+    expected = Exposure.objects.filter(fleet__slug="web-prod", fixed_at__isnull=True).exclude(
+        advisory__source="retired"
+    )
+    assert expected.count() == 3  # the pending kernel fix on each web host
+    assert f"{expected.count()} exposures matching the filters" in page.content.decode()
+    exported = rows(officer.get("/o/acme/exposures/?fleet=web-prod&status=open&format=csv"))
+    assert sorted(r["id"] for r in exported) == sorted(str(e.pk) for e in expected)
+    assert {r["status"] for r in exported} == {"open"}
+    assert AuditEvent.objects.filter(action="exposures.exported").count() == 1
+    everything = rows(officer.get("/o/acme/exposures/?format=csv"))
+    assert len(everything) == Exposure.objects.filter(organization__slug="acme").count()
+
+
+def test_kev_cve_and_date_filters(officer: Client) -> None:
+    kev = rows(officer.get("/o/acme/exposures/?kev=true&format=csv"))
+    assert {r["advisory"] for r in kev} == {"azurelinux-oval:DEMO-AZL-2026-0002"}
+    assert {r["cves"] for r in kev} == {"CVE-2026-90002"}
+    by_cve = rows(officer.get("/o/acme/exposures/?cve=cve-2026-90002&format=csv"))
+    assert sorted(r["id"] for r in by_cve) == sorted(r["id"] for r in kev)
+    assert rows(officer.get("/o/acme/exposures/?opened_from=2099-01-01&format=csv")) == []
+    bad = officer.get("/o/acme/exposures/?opened_from=yesterday")
+    assert "opened from: &#x27;yesterday&#x27; is not a date" in bad.content.decode()
+
+
+def test_other_organisations_and_anonymous_see_nothing(officer: Client) -> None:
+    globex = Client()
+    assert globex.login(username="officer@globex.example", password="patchproof-demo")
+    assert globex.get("/o/acme/exposures/").status_code == 404
+    assert Client().get("/o/acme/exposures/").status_code in (302, 404)
+
+
+def test_query_count_does_not_grow_with_the_rows(
+    officer: Client, django_assert_max_num_queries: Any
+) -> None:
+    with django_assert_max_num_queries(12):
+        officer.get("/o/acme/exposures/")
+    with django_assert_max_num_queries(12):
+        officer.get("/o/acme/exposures/?sort=host")
