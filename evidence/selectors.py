@@ -106,6 +106,10 @@ def evaluations_visible(access: Access) -> QuerySet[ControlEvaluation]:
     return qs
 
 
+def evaluation_get(access: Access, *, evaluation_id: int) -> ControlEvaluation:
+    return get_object_or_404(evaluations_visible(access), pk=evaluation_id)
+
+
 def packet_downloads(packet: AuditPacket) -> QuerySet[AuditEvent]:
     """Who downloaded the packet (or its manifest) and when, newest first."""
     return (

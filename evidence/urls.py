@@ -10,6 +10,7 @@ urlpatterns = [
     path("fleets/<slug:fleet>/", views.fleet_detail, name="fleet"),
     path("hosts/<int:host_id>/", views.host_detail, name="host"),
     path("exposures/", web_exposures.exposure_list, name="exposures"),
+    path("evaluations/<int:evaluation_id>/", views.evaluation_detail, name="evaluation"),
     path("sboms/upload/", views.sbom_upload, name="sbom-upload"),
     path("sboms/<int:sbom_id>/", views.sbom_detail, name="sbom"),
     path("packets/", views.packet_list, name="packets"),

@@ -19,6 +19,7 @@ from evidence import exports, selectors
 from evidence.forms import ApiTokenForm, FleetForm, PacketRequestForm, SbomUploadForm
 from evidence.ingest import UploadRefused, host_resolve, sbom_receive
 from evidence.models import PacketStatus
+from evidence.overview import overview_context
 from evidence.packets.build import packet_request
 from evidence.packets.signing import public_key_pem
 from portal.accounts.access import Access
@@ -38,8 +39,20 @@ def dashboard(request: HttpRequest, access: Access) -> HttpResponse:
         "sboms": selectors.sboms_visible(access)[:15],
         "packets": selectors.packets_visible(access)[:5],
         "packet_form": PacketRequestForm(fleets=selectors.fleets_visible(access)),
+        **overview_context(access),
     }
     return render(request, "evidence/dashboard.html", context)
+
+
+@org_view()
+def evaluation_detail(request: HttpRequest, access: Access, evaluation_id: int) -> HttpResponse:
+    evaluation = selectors.evaluation_get(access, evaluation_id=evaluation_id)
+    context = {
+        "access": access,
+        "evaluation": evaluation,
+        "assessments": evaluation.assessments.order_by("pk"),
+    }
+    return render(request, "evidence/evaluation_detail.html", context)
 
 
 @org_view(write=True)

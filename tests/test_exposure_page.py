@@ -70,3 +70,54 @@ def test_query_count_does_not_grow_with_the_rows(
         officer.get("/o/acme/exposures/")
     with django_assert_max_num_queries(12):
         officer.get("/o/acme/exposures/?sort=host")
+
+
+def test_overview_figures_link_to_their_evidence(officer: Client) -> None:
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
+
+    from evidence.timeline import timeline_figures
+    from portal.accounts.access import Access
+    from portal.accounts.models import Organization
+
+    call_command("evaluate_controls", "--org=acme", "--last-quarter", stdout=io.StringIO())
+    page = officer.get("/o/acme/").content.decode()
+    now = timezone.now()
+    start = datetime(now.year, 3 * ((now.month - 1) // 3) + 1, 1, tzinfo=UTC)
+    figures = timeline_figures(
+        Access(organization=Organization.objects.get(slug="acme"), role="owner"),
+        fleet=None,
+        start=start,
+        end=now,
+        now=now,
+    )
+    assert "This quarter so far" in page
+    overdue = f'?status=overdue"><span class="n">{figures.overdue_at_end}</span>'
+    assert overdue in page
+    assert "?kev=true&amp;status=open" in page
+    assert "PTL-PATCH-01" in page and "/o/acme/evaluations/" in page
+    assert "<svg" in page  # the packets' own charts
+    evaluation = officer.get(
+        page.split('href="/o/acme/evaluations/')[1].split('"')[0].join(["/o/acme/evaluations/", ""])
+    )
+    assert evaluation.status_code == 200 and "PTL-AUD-02" in evaluation.content.decode()
+
+
+def test_overview_query_count_does_not_grow_with_hosts(officer: Client) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from evidence.models import Fleet
+    from tests.factories import HostFactory
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert officer.get("/o/acme/").status_code == 200
+        return len(queries)
+
+    before = count()
+    fleet = Fleet.objects.get(slug="web-prod")
+    for n in range(25):
+        HostFactory.create(fleet=fleet, hostname=f"extra-{n}.acme.example")
+    assert count() == before <= 100

@@ -82,7 +82,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _months(start: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
+def months_between(start: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
     """Calendar months (clipped to the period) covering [start, until)."""
     spans = []
     cursor = start
@@ -141,11 +141,11 @@ def _monthly(evaluated: Evaluated, packet: AuditPacket) -> list[tuple[str, Timel
                 known_at=evaluated.known_at,
             ),
         )
-        for begin, until in _months(evaluated.start, evaluated.as_of)
+        for begin, until in months_between(evaluated.start, evaluated.as_of)
     ]
 
 
-def _charts(
+def charts_for(
     figures: TimelineFigures, monthly: list[tuple[str, TimelineFigures]]
 ) -> dict[str, Chart]:
     tiers = [t.tier or "none" for t in figures.tiers]
@@ -413,7 +413,7 @@ def packet_gather(*, packet: AuditPacket, now: datetime | None = None) -> Packet
         packet=packet,
         evaluated=evaluated,
         figures={},
-        charts=_charts(figures, monthly),
+        charts=charts_for(figures, monthly),
         frameworks=_frameworks(evaluated.catalog, results),
         assessments=evaluated.results,
         controls=[

@@ -1,0 +1,85 @@
+"""The organisation overview: where the organisation stands, in figures that link to evidence.
+
+This quarter to date (UTC calendar quarters): open exposures by tier, overdue, the share fixed
+within SLA, time to remediate, known-exploited exposures, stale inventories and stale feeds;
+the burn-down and the in-SLA trend of the last six months, drawn by the same chart code as the
+audit packets (evidence.charts through evidence.packets.context); and the control statuses of
+the organisation's latest evaluation. Reads only; its query count depends on the number of
+months and tiers shown, not on the number of hosts or exposures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.utils import timezone
+
+from evidence.charts import Chart
+from evidence.models import ControlAssessment, ControlEvaluation, EvaluationStatus
+from evidence.packets.context import charts_for, months_between
+from evidence.selectors import feeds_health
+from evidence.timeline import TimelineFigures, timeline_figures
+from portal.accounts.access import Access
+
+TREND_MONTHS = 6
+
+
+@dataclass
+class Overview:
+    start: datetime
+    now: datetime
+    figures: TimelineFigures
+    in_sla_percent: float | None
+    stale_feeds: list[str]
+    charts: dict[str, Chart]
+    evaluation: ControlEvaluation | None
+    assessments: list[ControlAssessment]
+
+
+def _quarter_start(now: datetime) -> datetime:
+    return datetime(now.year, 3 * ((now.month - 1) // 3) + 1, 1, tzinfo=UTC)
+
+
+def _months_back(now: datetime, count: int) -> datetime:
+    year, month = now.year, now.month - (count - 1)
+    while month < 1:
+        year, month = year - 1, month + 12
+    return datetime(year, month, 1, tzinfo=UTC)
+
+
+def overview(access: Access, *, now: datetime | None = None) -> Overview:
+    now = now or timezone.now()
+    start = _quarter_start(now)
+    figures = timeline_figures(access, fleet=None, start=start, end=now, now=now)
+    monthly = [
+        (f"{begin:%b %Y}", timeline_figures(access, fleet=None, start=begin, end=until, now=now))
+        for begin, until in months_between(_months_back(now, TREND_MONTHS), now)
+    ]
+    counted = sum(t.sla_counted for t in figures.tiers)
+    met = sum(t.sla_met for t in figures.tiers)
+    evaluations = ControlEvaluation.objects.filter(
+        organization=access.organization, status=EvaluationStatus.DONE
+    )
+    evaluations = (
+        evaluations.filter(fleet_id=access.fleet_id)
+        if access.fleet_id is not None
+        else evaluations.filter(fleet__isnull=True)
+    )
+    evaluation = evaluations.order_by("-finished_at", "-pk").first()
+    return Overview(
+        start=start,
+        now=now,
+        figures=figures,
+        in_sla_percent=round(100 * met / counted, 1) if counted else None,
+        stale_feeds=[h.source.slug for h in feeds_health(now=now) if h.state != "ok"],
+        charts=charts_for(figures, monthly),
+        evaluation=evaluation,
+        assessments=list(evaluation.assessments.order_by("pk")) if evaluation else [],
+    )
+
+
+def overview_context(access: Access) -> dict[str, Any]:
+    data = overview(access)
+    return {"overview": data, "chart_table_open": False}
