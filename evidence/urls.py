@@ -1,6 +1,6 @@
 from django.urls import path
 
-from evidence import views, web_exposures
+from evidence import views, web_evidence, web_exposures
 
 app_name = "evidence"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("fleets/<slug:fleet>/", views.fleet_detail, name="fleet"),
     path("hosts/<int:host_id>/", views.host_detail, name="host"),
     path("exposures/", web_exposures.exposure_list, name="exposures"),
+    path("advisories/<int:advisory_id>/", web_evidence.advisory_detail, name="advisory"),
     path("evaluations/<int:evaluation_id>/", views.evaluation_detail, name="evaluation"),
     path("sboms/upload/", views.sbom_upload, name="sbom-upload"),
     path("sboms/<int:sbom_id>/", views.sbom_detail, name="sbom"),

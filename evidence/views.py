@@ -13,9 +13,10 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from evidence import exports, selectors
+from evidence import exports, selectors, web_evidence
 from evidence.forms import ApiTokenForm, FleetForm, PacketRequestForm, SbomUploadForm
 from evidence.ingest import UploadRefused, host_resolve, sbom_receive
 from evidence.models import PacketStatus
@@ -100,6 +101,11 @@ def host_detail(request: HttpRequest, access: Access, host_id: int) -> HttpRespo
         "sboms": selectors.sboms_visible(access).filter(host=host)[:50],
         "installed": installed[:500],
         "installed_count": installed.count(),
+        "exposures": (exposures := web_evidence.host_exposures(access, host)),
+        "chart": (
+            web_evidence.host_timeline(host, exposures, timezone.now()) if exposures else None
+        ),
+        "chart_table_open": False,
     }
     return render(request, "evidence/host_detail.html", context)
 

@@ -121,3 +121,23 @@ def test_overview_query_count_does_not_grow_with_hosts(officer: Client) -> None:
     for n in range(25):
         HostFactory.create(fleet=fleet, hostname=f"extra-{n}.acme.example")
     assert count() == before <= 100
+
+
+def test_host_and_advisory_pages_show_the_timeline(officer: Client) -> None:
+    exposure = Exposure.objects.get(
+        host__hostname="web-02.acme.example", advisory__external_id="DEMO-AZL-2026-0002"
+    )
+    host_page = officer.get(f"/o/acme/hosts/{exposure.host_id}/").content.decode()
+    assert "packages with exposures, version by version" in host_page
+    assert "DEMO-AZL-2026-0002" in host_page and "<svg" in host_page
+    advisory_page = officer.get(f"/o/acme/advisories/{exposure.advisory_id}/")
+    text = advisory_page.content.decode()
+    assert advisory_page.status_code == 200
+    assert "affected hosts until fixed" in text and "CVE-2026-90002" in text
+    for hostname in ("web-01.acme.example", "web-02.acme.example", "web-03.acme.example"):
+        assert hostname in text
+    globex = Client()
+    assert globex.login(username="officer@globex.example", password="patchproof-demo")
+    assert (
+        globex.get(f"/o/globex/advisories/{exposure.advisory_id}/").content.count(b"web-0") == 0
+    )  # the advisory is shared; Acme's hosts are not

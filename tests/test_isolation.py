@@ -26,6 +26,7 @@ FILL: dict[str, Callable[[World], Any]] = {
     "packet_id": lambda w: w.packet_a1.pk,
     "evaluation_id": lambda w: w.packet_a1.evaluation_id,
     "kind": lambda w: "exposures.csv",
+    "advisory_id": lambda w: w.exposure_a1.advisory_id,  # shared upstream data, like feeds
     "token_id": lambda w: w.token_a1.pk,
     "exposure_id": lambda w: w.exposure_a1.pk,
     "exception_id": lambda w: w.exception_a1.pk,
@@ -41,6 +42,7 @@ MISSING: dict[str, Any] = {
     "packet_id": 999999,
     "evaluation_id": 999999,
     "kind": "exposures.csv",
+    "advisory_id": 999999,
     "token_id": 999999,
     "exposure_id": 999999,
     "exception_id": 999999,

@@ -1,0 +1,116 @@
+"""Evidence pages: a host's package ledger and exposures as a timeline, and an advisory's dates
+with the hosts it affected (and when each was fixed), drawn by the packets' chart code.
+
+Both read through the caller's `Access`: the advisory itself is a shared upstream fact (like a
+feed), the hosts and exposures shown are only the caller's.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from evidence import selectors
+from evidence.charts import Chart, Mark, Segment, TimelineRow, timeline_chart
+from evidence.models import Advisory, Exposure, Host, PackageInterval
+from portal.accounts.access import Access
+from portal.accounts.decorators import org_view
+
+ROWS = 20  # timeline rows drawn; the tables list everything
+
+
+def _span(moments: list[datetime], now: datetime) -> tuple[datetime, datetime]:
+    start = min(moments, default=now - timedelta(days=90))
+    return start - timedelta(days=1), now + timedelta(days=1)
+
+
+def host_timeline(host: Host, exposures: list[Exposure], now: datetime) -> Chart:
+    """The host's packages that had an exposure: each version as it was installed (vulnerable
+    while inside an exposure window), with the advisories' dates as marks."""
+    names = sorted({e.package_name for e in exposures})[:ROWS]
+    intervals = (
+        PackageInterval.objects.filter(host=host, package__name__in=names)
+        .select_related("package")
+        .order_by("present_from")
+    )
+    windows = defaultdict(list)
+    for e in exposures:
+        windows[e.package_name].append(e)
+    rows = []
+    moments: list[datetime] = []
+    by_name: dict[str, list[Segment]] = defaultdict(list)
+    for interval in intervals:
+        vulnerable = any(
+            e.package_id == interval.package_id for e in windows[interval.package.name]
+        )
+        by_name[interval.package.name].append(
+            Segment(
+                interval.present_from,
+                interval.present_until,
+                "vulnerable" if vulnerable else "installed",
+            )
+        )
+        moments.append(interval.present_from)
+    for name in names:
+        marks = []
+        for e in windows[name]:
+            for kind, at in (("published", e.published_at), ("fix available", e.fix_available_at),
+                             ("kev added", e.kev_added_at), ("fixed", e.fixed_at)):  # fmt: skip
+                if at is not None:
+                    marks.append(Mark(at, kind))
+                    moments.append(at)
+        rows.append(TimelineRow(name, tuple(by_name[name]), tuple(marks)))
+    start, end = _span(moments, now)
+    return timeline_chart(
+        title=f"{host.hostname}: packages with exposures, version by version", start=start,
+        end=end, rows=rows,
+    )  # fmt: skip
+
+
+def advisory_timeline(advisory: Advisory, exposures: list[Exposure], now: datetime) -> Chart:
+    """Per affected host: the exposure window (vulnerable until fixed), with the advisory's
+    publication, fix availability, KEV addition and the fix as marks."""
+    rows = []
+    moments: list[datetime] = [advisory.published_at] if advisory.published_at else []
+    for e in exposures[:ROWS]:
+        kind = "fixed" if e.fixed_at else "vulnerable"
+        marks = [Mark(at, k) for k, at in (("published", e.published_at),
+                 ("fix available", e.fix_available_at), ("kev added", e.kev_added_at),
+                 ("fixed", e.fixed_at)) if at is not None]  # fmt: skip
+        moments += [e.window_start] + [m.at for m in marks]
+        label = f"{e.host.hostname} ({e.package_name})"
+        rows.append(TimelineRow(label, (Segment(e.window_start, e.fixed_at, kind),), tuple(marks)))
+    start, end = _span(moments, now)
+    return timeline_chart(
+        title=f"{advisory.external_id}: affected hosts until fixed", start=start, end=end,
+        rows=rows,
+    )  # fmt: skip
+
+
+def host_exposures(access: Access, host: Host) -> list[Exposure]:
+    return list(
+        selectors.exposures_visible(access).filter(host=host).order_by("-window_start", "pk")[:200]
+    )
+
+
+@org_view()
+def advisory_detail(request: HttpRequest, access: Access, advisory_id: int) -> HttpResponse:
+    advisory = get_object_or_404(Advisory, pk=advisory_id)
+    exposures = list(
+        selectors.exposures_visible(access).filter(advisory=advisory).order_by("host__hostname")
+    )
+    now = timezone.now()
+    context = {
+        "access": access,
+        "advisory": advisory,
+        "aliases": advisory.aliases.order_by("alias"),
+        "affected": advisory.affected.order_by("distro", "name")[:200],
+        "exposures": exposures,
+        "chart": advisory_timeline(advisory, exposures, now) if exposures else None,
+        "chart_table_open": False,
+    }
+    return render(request, "evidence/advisory_detail.html", context)
