@@ -10,8 +10,11 @@ from evidence.models import (
     Fleet,
     Host,
     KevEntry,
+    Notification,
+    NotificationPreference,
     RetiredPackage,
     SbomDocument,
+    WebhookEndpoint,
 )
 
 
@@ -123,3 +126,34 @@ class KevEntryAdmin(_ReadOnlyAdmin):
 class RetiredPackageAdmin(_ReadOnlyAdmin):
     list_display = ["name", "distro", "package_type", "retired_at"]
     search_fields = ["name"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(_ReadOnlyAdmin):
+    """What was notified, to whom, and how the webhook delivery went."""
+
+    list_display = [
+        "created_at", "organization", "kind", "subject", "emailed_at", "webhook_status",
+        "webhook_attempts",
+    ]  # fmt: skip
+    list_filter = ["kind", "webhook_status", "organization"]
+    search_fields = ["key", "subject"]
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin[NotificationPreference]):
+    list_display = ["user", "organization", "kind", "email"]
+    list_filter = ["kind", "email", "organization"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
+    """Admins may disable or remove an endpoint; creating one (and its secret, shown once) is
+    `webhook_endpoint_create`, which checks the URL."""
+
+    list_display = ["organization", "url", "enabled", "created_at"]
+    fields = ["organization", "url", "enabled", "created_at"]
+    readonly_fields = ["organization", "url", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

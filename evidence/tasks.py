@@ -6,13 +6,15 @@ Every task is idempotent (its service claims the row with a conditional UPDATE),
 
 from __future__ import annotations
 
+import smtplib
 from datetime import timedelta
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
 from evidence.ingest import sbom_ingest, sbom_requeue_stuck
 from evidence.models import AuditPacket, SbomDocument
+from evidence.notifications.webhook import WebhookTransient
 from evidence.packets.build import packet_render
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
@@ -157,3 +159,57 @@ def exposures_recompute_task(organization_id: int) -> dict[str, int]:
     from evidence.matching import exposures_recompute
 
     return exposures_recompute(organization_id=organization_id).as_dict()
+
+
+@shared_task(
+    name="evidence.notifications.scan", acks_late=True, soft_time_limit=5 * 60, time_limit=6 * 60
+)
+def notify_scan() -> dict[str, object]:
+    """Record and queue every notification due now (idempotent: each event is notified once)."""
+    from evidence.notifications.send import notifications_scan
+
+    return notifications_scan().as_dict()
+
+
+@shared_task(
+    name="evidence.notifications.email",
+    acks_late=True,
+    autoretry_for=(*TRANSIENT, smtplib.SMTPException),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=5,
+    soft_time_limit=2 * 60,
+    time_limit=3 * 60,
+)
+def notify_email(notification_id: int) -> str:
+    """Email one notification (idempotent: a notification already emailed is not sent again)."""
+    from evidence.models import Notification
+    from evidence.notifications.send import notification_email
+
+    try:
+        return ",".join(notification_email(notification_id=notification_id).email_recipients)
+    except Notification.DoesNotExist:
+        return "gone"
+
+
+@shared_task(
+    bind=True,
+    name="evidence.notifications.webhook",
+    acks_late=True,
+    autoretry_for=(*TRANSIENT, WebhookTransient),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=5,
+    soft_time_limit=2 * 60,
+    time_limit=3 * 60,
+)
+def notify_webhook(self: Task, notification_id: int) -> str:
+    """POST one notification to its organisation's webhook; the last retry records `failed`."""
+    from evidence.models import Notification
+    from evidence.notifications.send import notification_webhook
+
+    final = self.request.retries >= (self.max_retries or 0)
+    try:
+        return notification_webhook(notification_id=notification_id, final=final).webhook_status
+    except Notification.DoesNotExist:
+        return "gone"

@@ -147,6 +147,7 @@ CELERY_TASK_ROUTES = {
     "evidence.feeds.*": {"queue": "feeds"},
     "evidence.packets.*": {"queue": "packets"},
     "evidence.controls.*": {"queue": "packets"},
+    "evidence.notifications.*": {"queue": "feeds"},
 }
 # Longer than the longest task time limit, so an acked-late task is not delivered twice
 # while it is still running.

@@ -62,3 +62,6 @@ def _after_migrate(sender: Any, **kwargs: Any) -> None:
     from evidence.controls.periodic import schedule_monthly
 
     schedule_monthly()
+    from evidence.notifications.schedule import schedule_notifications
+
+    schedule_notifications()

@@ -28,11 +28,20 @@ from evidence.models.exposure import (
 from evidence.models.exposure_history import ExposureVersion, versions_known_at
 from evidence.models.fleet import Distribution, Environment, Fleet, Host, SlaProfileChange
 from evidence.models.ledger import Package, PackageInterval
+from evidence.models.notification import (
+    EMAIL_BY_DEFAULT,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    WebhookEndpoint,
+    WebhookStatus,
+)
 from evidence.models.packet import AuditPacket, PacketStatus
 from evidence.models.sbom import SbomDocument, SbomStatus
 from evidence.models.vex import VexStatement, VexUpload
 
 __all__ = [
+    "EMAIL_BY_DEFAULT",
     "Advisory",
     "AdvisoryAlias",
     "AffectedPackage",
@@ -53,6 +62,9 @@ __all__ = [
     "Fleet",
     "Host",
     "KevEntry",
+    "Notification",
+    "NotificationKind",
+    "NotificationPreference",
     "Package",
     "PackageInterval",
     "PacketStatus",
@@ -64,6 +76,8 @@ __all__ = [
     "SlaProfileChange",
     "VexStatement",
     "VexUpload",
+    "WebhookEndpoint",
+    "WebhookStatus",
     "covers",
     "exceptions_in_force",
     "versions_known_at",
