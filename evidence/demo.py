@@ -36,7 +36,7 @@ _PACKAGES: dict[str, list[tuple[str, str, str, int | None]]] = {
         ("curl", "8.9.1-1.azl4", "8.11.0-1.azl4", 60),
         ("bash", "5.2.32-1.azl4", "5.2.32-1.azl4", None),
         ("systemd", "256.7-1.azl4", "256.7-1.azl4", None),
-        ("kernel", "6.6.57.1-1.azl4", "6.6.65.1-1.azl4", 5),
+        ("kernel", "6.6.57.1-1.azl4", "6.6.65.1-1.azl4", None),  # the fix is still pending
         ("python3", "3.12.7-1.azl4", "3.12.7-1.azl4", None),
     ],
     "fedora-40": [
@@ -54,7 +54,7 @@ _PACKAGES: dict[str, list[tuple[str, str, str, int | None]]] = {
         ("glibc", "2.34-100.el9", "2.34-100.el9_4.4", 48),
     ],
 }
-HISTORY_DAYS = 140  # the demo hosts' evidence goes back this far: the last quarter and more
+HISTORY_DAYS = 190  # weekly evidence this far back: the last full quarter, whatever the date
 HOLDOUTS = {("batch-02.acme.example", "openssl-libs")}  # never upgraded: overdue
 
 
@@ -294,7 +294,7 @@ def demo_seed(*, password: str | None = None) -> dict[str, int]:
                 )
                 for index, hostname in enumerate(fleet_spec["hosts"]):
                     host = host_resolve(fleet=fleet, hostname=hostname)
-                    for days_ago in range(HISTORY_DAYS, 0, -7):
+                    for days_ago in [*range(HISTORY_DAYS, 0, -7), 1]:  # weekly, and yesterday
                         taken_at = datetime.combine(
                             today - timedelta(days=days_ago), time(6, index * 7), tzinfo=UTC
                         )
@@ -338,6 +338,8 @@ def demo_seed(*, password: str | None = None) -> dict[str, int]:
         exposures_recompute(organization_id=org.pk)
     demo_history_date(list(orgs))
     _demo_exception(Organization.objects.get(slug="acme"))
+    for org in orgs:
+        _demo_monthly_evaluations(org)
     return {
         "exposures": Exposure.objects.count(),
         "organizations": Organization.objects.count(),
@@ -402,10 +404,11 @@ def demo_history_date(orgs: list[Organization]) -> None:
         if not FeedRun.objects.filter(trigger="demo").exists():
             runs = []
             for source in FeedSource.objects.filter(slug__in=_DEMO_SOURCES):
-                for days_ago in range(HISTORY_DAYS + 10, 0, -1):
-                    at = datetime.combine(
-                        now.date() - timedelta(days=days_ago), time(5, 0), tzinfo=UTC
-                    )
+                moments = [
+                    datetime.combine(now.date() - timedelta(days=days_ago), time(5, 0), tzinfo=UTC)
+                    for days_ago in range(HISTORY_DAYS + 10, 0, -1)
+                ] + [now - timedelta(hours=1)]  # and one just before the seeding
+                for at in moments:
                     runs.append(
                         FeedRun(
                             source=source,
@@ -466,3 +469,35 @@ def _demo_exception(acme: Organization) -> None:
     RiskException.objects.filter(pk=exception.pk).update(
         requested_at=approved_at - timedelta(days=1), approved_at=approved_at
     )
+
+
+def _demo_monthly_evaluations(org: Organization, months: int = 7) -> None:
+    """The monthly control evaluations beat would have run (evidence.controls.periodic) for the
+    last `months` complete months, each dated the 1st of the following month, 03:05 UTC."""
+    from evidence.controls.evaluate import controls_evaluate, evaluation_store
+    from evidence.controls.periodic import previous_month
+    from evidence.models import ControlEvaluation, EvaluationStatus
+
+    today = timezone.now().date()
+    for _ in range(months):
+        start, end = previous_month(today)
+        today = start
+        exists = ControlEvaluation.objects.filter(
+            organization=org, fleet__isnull=True, period_start=start, period_end=end
+        ).exists()
+        if exists:
+            continue
+        evaluation = ControlEvaluation.objects.create(
+            organization=org,
+            period_start=start,
+            period_end=end,
+            status=EvaluationStatus.RUNNING,
+        )
+        evaluated = controls_evaluate(
+            organization=org, fleet=None, period_start=start, period_end=end
+        )
+        evaluation_store(evaluation=evaluation, evaluated=evaluated)
+        ran_at = datetime.combine(end + timedelta(days=1), time(3, 5), tzinfo=UTC)
+        ControlEvaluation.objects.filter(pk=evaluation.pk).update(
+            created_at=ran_at, finished_at=ran_at + timedelta(seconds=30)
+        )

@@ -39,7 +39,7 @@ def test_seed_demo_twice_gives_the_same_data(settings) -> None:
     assert snapshot() == first
     counts = json.loads(out.getvalue())
     assert counts == {
-        "exposures": 24, "organizations": 2, "fleets": 3, "hosts": 6, "sboms": 121,
+        "exposures": 24, "organizations": 2, "fleets": 3, "hosts": 6, "sboms": 169,
     }  # fmt: skip
 
 
@@ -87,6 +87,7 @@ def test_demo_last_quarter_packet_is_built_in_one_command(settings, tmp_path) ->
     assert "insufficient_evidence" not in statuses.values()
     assert statuses["PTL-INV-01"] == "met" and statuses["PTL-PATCH-01"] == "not_met"
     assert statuses["PTL-INV-03"] == "met"  # Fedora 40 end of life: excepted
+    assert statuses["PTL-AUD-02"] == "met"  # the monthly evaluations of June, July, August
 
 
 @pytest.mark.django_db
@@ -111,7 +112,7 @@ def test_seed_demo_shows_ingested_and_rejected_uploads(settings) -> None:
     rejected = SbomDocument.objects.get(filename="truncated.json")
     assert rejected.status == "rejected"
     assert "not JSON" in rejected.error
-    assert SbomDocument.objects.filter(status="ingested").count() == 120  # 6 hosts x 20 weeks
+    assert SbomDocument.objects.filter(status="ingested").count() == 168  # 6 hosts x 28 snapshots
 
 
 @pytest.mark.django_db
