@@ -478,10 +478,13 @@ def _demo_monthly_evaluations(org: Organization, months: int = 7) -> None:
     from evidence.controls.periodic import previous_month
     from evidence.models import ControlEvaluation, EvaluationStatus
 
-    today = timezone.now().date()
+    periods = []
+    day = timezone.now().date()
     for _ in range(months):
-        start, end = previous_month(today)
-        today = start
+        start, end = previous_month(day)
+        periods.append((start, end))
+        day = start
+    for start, end in reversed(periods):  # oldest first: each sees the reports before it
         exists = ControlEvaluation.objects.filter(
             organization=org, fleet__isnull=True, period_start=start, period_end=end
         ).exists()
