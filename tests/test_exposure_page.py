@@ -141,3 +141,28 @@ def test_host_and_advisory_pages_show_the_timeline(officer: Client) -> None:
     assert (
         globex.get(f"/o/globex/advisories/{exposure.advisory_id}/").content.count(b"web-0") == 0
     )  # the advisory is shared; Acme's hosts are not
+
+
+def test_fleet_page_shows_open_exposures_per_host_and_tier(officer: Client) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from evidence.models import Fleet
+    from tests.factories import HostFactory
+
+    page = officer.get("/o/acme/fleets/web-prod/").content.decode()
+    # The pending kernel fix (P3) is open on each of the three web hosts.
+    assert "Open P3" in page and "Advisories open on most hosts" in page
+    assert "DEMO-AZL-2026-0003" in page and "SLA profile history" in page
+    assert "?fleet=web-prod&amp;host=" in page
+    fleet = Fleet.objects.get(slug="web-prod")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            officer.get("/o/acme/fleets/web-prod/")
+        return len(queries)
+
+    before = count()
+    for n in range(10):
+        HostFactory.create(fleet=fleet, hostname=f"more-{n}.acme.example")
+    assert count() == before
