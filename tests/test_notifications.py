@@ -11,12 +11,11 @@ import hashlib
 import hmac
 import io
 import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -41,6 +40,7 @@ from evidence.notifications.webhook import (
 from evidence.tasks import notify_webhook
 from portal.accounts.models import Role
 from tests.factories import MembershipFactory, OrganizationFactory
+from tests.feeds.server import serving
 from tests.test_matching import (
     advisory as advisory,  # re-exported: the fixture, used by name
 )
@@ -87,16 +87,9 @@ def receiver() -> Iterator[Receiver]:
             self.end_headers()
             self.wfile.write(b"ok")
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/hooks/patchproof"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as base:
+        state.url = f"{base}/hooks/patchproof"
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 # --- scenario helpers ---------------------------------------------------------------------------
