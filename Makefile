@@ -43,6 +43,7 @@ run: $(VENV)/.installed
 	@echo "Patchproof is starting on http://127.0.0.1:8000/"
 	@echo "Demo logins (password: $(DEMO_PASSWORD)):"
 	@echo "  officer@acme.example     compliance officer of Acme (uploads, packets, tokens)"
+	@echo "  lead@acme.example        owner of Acme (approves the officer's exceptions)"
 	@echo "  viewer@acme.example      read-only member of Acme"
 	@echo "  auditor@audit.example    auditor with a live grant on Acme"
 	@echo "  admin@patchproof.example staff: /admin/ (early-access registrations)"

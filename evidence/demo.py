@@ -303,12 +303,14 @@ def demo_seed(*, password: str | None = None) -> dict[str, int]:
         globex = Organization.objects.get(slug="globex")
         officer = _user("officer@acme.example", password)
         viewer = _user("viewer@acme.example", password)
+        lead = _user("lead@acme.example", password)
         auditor = _user("auditor@audit.example", password)
         _user("admin@patchproof.example", password, is_staff=True, is_superuser=True)
         globex_officer = _user("officer@globex.example", password)
         for user, org, role in [
             (officer, acme, Role.OFFICER),
             (viewer, acme, Role.VIEWER),
+            (lead, acme, Role.OWNER),
             (globex_officer, globex, Role.OFFICER),
         ]:
             Membership.objects.get_or_create(user=user, organization=org, defaults={"role": role})
@@ -436,8 +438,8 @@ EXCEPTION_DAYS_AGO = 79  # the Fedora 40 batch workers' exception was approved t
 
 def _demo_exception(acme: Organization) -> None:
     """A risk exception as officers record them: Fedora 40 (end of life) kept on the batch
-    workers until their move to Azure Linux 4, requested by the officer and approved by the
-    administrator, dated EXCEPTION_DAYS_AGO days back like the rest of the demo history."""
+    workers until their move to Azure Linux 4, requested by the officer and approved by Acme's
+    owner, dated EXCEPTION_DAYS_AGO days back like the rest of the demo history."""
     from evidence.exceptions import exception_approve, exception_request
     from evidence.models import Advisory, RiskException
 
@@ -449,7 +451,7 @@ def _demo_exception(acme: Organization) -> None:
         return
     user_model = get_user_model()
     officer = user_model.objects.get(username="officer@acme.example")
-    admin = user_model.objects.get(username="admin@patchproof.example")
+    lead = user_model.objects.get(username="lead@acme.example")
     approved_at = timezone.now() - timedelta(days=EXCEPTION_DAYS_AGO)
     exception = exception_request(
         fleet=batch,
@@ -465,7 +467,7 @@ def _demo_exception(acme: Organization) -> None:
         ),
         expires_at=approved_at + timedelta(days=RiskException.MAX_DAYS),
     )
-    exception_approve(exception=exception, approver=admin)
+    exception_approve(exception=exception, approver=lead)
     RiskException.objects.filter(pk=exception.pk).update(
         requested_at=approved_at - timedelta(days=1), approved_at=approved_at
     )

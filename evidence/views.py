@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured
+from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import (
     FileResponse,
     Http404,
@@ -19,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from evidence import exports, selectors, web_evidence
 from evidence.forms import ApiTokenForm, FleetForm, PacketRequestForm, SbomUploadForm
 from evidence.ingest import UploadRefused, host_resolve, sbom_receive
-from evidence.models import PacketStatus
+from evidence.models import PacketStatus, SbomStatus
 from evidence.overview import overview_context
 from evidence.packets.build import packet_request
 from evidence.packets.signing import public_key_pem
@@ -115,7 +117,36 @@ def host_detail(request: HttpRequest, access: Access, host_id: int) -> HttpRespo
 @org_view()
 def sbom_detail(request: HttpRequest, access: Access, sbom_id: int) -> HttpResponse:
     sbom = selectors.sbom_get(access, sbom_id=sbom_id)
-    return render(request, "evidence/sbom_detail.html", {"access": access, "sbom": sbom})
+    context = {"access": access, "sbom": sbom, "polled": request.headers.get("X-Poll") == "1"}
+    if context["polled"]:
+        return render(request, "evidence/_sbom_progress.html", context)
+    return render(request, "evidence/sbom_detail.html", context)
+
+
+@org_view()
+def sbom_list(request: HttpRequest, access: Access) -> HttpResponse:
+    """Every upload, newest first: status, warnings, and for a rejection its message."""
+    sboms = selectors.sboms_visible(access).order_by("-received_at", "-pk")
+    status = request.GET.get("status", "")
+    if status in SbomStatus.values:
+        sboms = sboms.filter(status=status)
+    fleet = request.GET.get("fleet", "")
+    if fleet:
+        sboms = sboms.filter(fleet__slug=fleet)
+    page = Paginator(sboms, 50).get_page(request.GET.get("page"))
+    counts = dict(
+        selectors.sboms_visible(access).order_by().values_list("status").annotate(n=Count("pk"))
+    )
+    context = {
+        "access": access,
+        "page": page,
+        "status": status,
+        "fleet": fleet,
+        "fleets": selectors.fleets_visible(access).order_by("name"),
+        "statuses": [(value, label, counts.get(value, 0)) for value, label in SbomStatus.choices],
+        "in_flight": counts.get(SbomStatus.QUEUED, 0) + counts.get(SbomStatus.PROCESSING, 0),
+    }
+    return render(request, "evidence/sbom_list.html", context)
 
 
 @org_view(write=True)

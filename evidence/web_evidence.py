@@ -113,6 +113,11 @@ def advisory_detail(request: HttpRequest, access: Access, advisory_id: int) -> H
         "exposures": exposures,
         "chart": advisory_timeline(advisory, exposures, now) if exposures else None,
         "chart_table_open": False,
+        # fleets where an advisory-wide exception could be requested: some host still exposed
+        "exception_fleets": sorted(
+            {e.fleet.slug: e.fleet for e in exposures if e.fixed_at is None}.values(),
+            key=lambda fleet: fleet.name,
+        ),
     }
     return render(request, "evidence/advisory_detail.html", context)
 

@@ -224,6 +224,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# Webhooks to loopback/private/link-local addresses are refused unless this is on (SSRF guard).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", DEBUG)
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Patchproof <noreply@patchproof.example>")
 
@@ -242,3 +244,25 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# Early access -----------------------------------------------------------------------------
+# The public Azure Linux 4 registration (portal/earlyaccess); see README, "Early access".
+# Links in emails are built on SITE_URL (emails are sent by workers, outside any request).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+EARLY_ACCESS_CONFIRM_HOURS = env_int("EARLY_ACCESS_CONFIRM_HOURS", 48)  # confirm/delete links
+EARLY_ACCESS_DATA_LINK_DAYS = env_int("EARLY_ACCESS_DATA_LINK_DAYS", 30)  # "your data" links
+EARLY_ACCESS_INVITATION_DAYS = env_int("EARLY_ACCESS_INVITATION_DAYS", 7)  # set-password links
+# Submissions per client address and per email address within the window (cache-backed:
+# Redis when REDIS_URL is set, so the limits hold across web processes).
+EARLY_ACCESS_RATE_WINDOW_SECONDS = env_int("EARLY_ACCESS_RATE_WINDOW_SECONDS", 3600)
+EARLY_ACCESS_RATE_PER_CLIENT = env_int("EARLY_ACCESS_RATE_PER_CLIENT", 20)
+EARLY_ACCESS_RATE_PER_EMAIL = env_int("EARLY_ACCESS_RATE_PER_EMAIL", 5)
+# Reverse proxies in front of the web service that append to X-Forwarded-For (0: none, the
+# client address is REMOTE_ADDR). Too high a number lets clients choose their own address.
+EARLY_ACCESS_TRUSTED_PROXIES = env_int("EARLY_ACCESS_TRUSTED_PROXIES", 0)
+EARLY_ACCESS_MAX_BODY_BYTES = env_int("EARLY_ACCESS_MAX_BODY_BYTES", 16 * 1024)
+# Retention (a daily beat task): unconfirmed registrations are deleted, rejected ones erased.
+EARLY_ACCESS_UNCONFIRMED_DAYS = env_int("EARLY_ACCESS_UNCONFIRMED_DAYS", 30)
+EARLY_ACCESS_REJECTED_DAYS = env_int("EARLY_ACCESS_REJECTED_DAYS", 180)
+CELERY_TASK_ROUTES["portal.earlyaccess.*"] = {"queue": "feeds"}
+# End of early access ----------------------------------------------------------------------

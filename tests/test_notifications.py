@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from evidence.notifications.webhook import (
     WebhookRefused,
     WebhookTransient,
     webhook_endpoint_create,
+    webhook_post,
 )
 from evidence.tasks import notify_webhook
 from portal.accounts.models import Role
@@ -252,6 +254,13 @@ def test_stale_feed_notifies_every_organisation_with_members(run_commits: Any) -
 # --- webhook ------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def local_receivers(settings: Any) -> None:
+    """The receivers below listen on 127.0.0.1, which production refuses (SSRF guard)."""
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+
+
+@pytest.mark.usefixtures("local_receivers")
 def test_webhook_is_delivered_signed(
     snapshot: Any, advisory: Any, run_commits: Any, fleet: Fleet, alice: Any
 ) -> None:
@@ -278,6 +287,7 @@ def test_webhook_is_delivered_signed(
     assert notification.webhook_sent_at == day(2, 10)
 
 
+@pytest.mark.usefixtures("local_receivers")
 def test_webhook_answering_500_is_retried_then_recorded_failed(
     snapshot: Any, advisory: Any, fleet: Fleet
 ) -> None:
@@ -309,6 +319,7 @@ def test_webhook_answering_500_is_retried_then_recorded_failed(
     assert len(hook.received) == 4
 
 
+@pytest.mark.usefixtures("local_receivers")
 def test_webhook_task_retries_then_its_last_try_records_failed(
     snapshot: Any, advisory: Any, fleet: Fleet
 ) -> None:
@@ -334,6 +345,23 @@ def test_webhook_url_must_be_http(fleet: Fleet) -> None:
         with pytest.raises(WebhookRefused, match=r"only http:// and https:// URLs"):
             webhook_endpoint_create(organization=fleet.organization, url=url)
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_webhooks_to_internal_addresses_are_refused(fleet: Fleet, settings: Any) -> None:
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    for url, said in (
+        ("http://127.0.0.1:8080/hook", "127.0.0.1, a loopback"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254"),
+        ("http://10.1.2.3/hook", "10.1.2.3"),
+        ("http://[::1]:9000/hook", "::1"),
+        ("http://localhost/hook", "a loopback"),
+        ("https://no-such-host.invalid/hook", "does not resolve"),
+    ):
+        with pytest.raises(WebhookRefused, match=re.escape(said)):
+            webhook_endpoint_create(organization=fleet.organization, url=url)
+    assert not WebhookEndpoint.objects.exists()
+    with pytest.raises(WebhookRefused, match="loopback"):  # checked again before each POST
+        webhook_post(url="http://127.0.0.1:1/x", secret="s", body=b"{}", event="e", delivery="1")
 
 
 def test_the_scan_is_scheduled_every_15_minutes() -> None:

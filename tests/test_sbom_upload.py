@@ -241,3 +241,47 @@ def test_ingest_sbom_command_fails_on_a_rejected_file(fleet: Fleet, tmp_path: Pa
     with pytest.raises(CommandError, match="rejected: not JSON"):
         call_command("ingest_sbom", str(bad), f"--org={fleet.organization.slug}", stdout=StringIO())
     assert SbomDocument.objects.get().status == "rejected"
+
+
+@pytest.mark.django_db
+def test_the_uploads_page_lists_status_warnings_and_rejections(client: Client) -> None:
+    """`/sboms/` shows every upload with its status; a rejection's message is on the row; a
+    queued document's page polls its progress and a finished one asks for a reload."""
+    from evidence.ingest import UploadRefused, sbom_ingest, sbom_receive
+
+    fleet = FleetFactory.create()
+    member = MembershipFactory.create(organization=fleet.organization, role=Role.VIEWER)
+    client.force_login(member.user)
+    good = (DATA / "nested-components.cdx.json").read_bytes()
+    queued = sbom_receive(
+        organization=fleet.organization,
+        data=good,
+        size=len(good),
+        fleet=fleet,
+        filename="image.cdx.json",
+        dispatch=False,
+    )
+    broken = b'{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": ['
+    with pytest.raises(UploadRefused):
+        sbom_receive(
+            organization=fleet.organization,
+            data=broken,
+            size=len(broken),
+            fleet=fleet,
+            filename="broken.json",
+        )
+    base = f"/o/{fleet.organization.slug}/sboms/"
+    page = client.get(base).content.decode()
+    assert "image.cdx.json" in page and "Queued" in page
+    assert "1 upload waiting for or being processed" in page
+    detail = client.get(f"{base}{queued.pk}/").content.decode()
+    assert "data-poll-url" in detail and "Waiting for a worker" in detail
+
+    sbom_ingest(document_id=queued.pk)
+    assert SbomDocument.objects.get(pk=queued.pk).status == "ingested"
+    polled = client.get(f"{base}{queued.pk}/", HTTP_X_POLL="1").content.decode()
+    assert "data-poll-reload" in polled and "data-poll-url" not in polled
+    rejected = client.get(f"{base}?status=rejected").content.decode()
+    assert "broken.json" in rejected and "not JSON" in rejected and "line 1" in rejected
+    assert "image.cdx.json" not in rejected
+    assert "Upload SBOM</a></div>" not in rejected  # a viewer gets no upload button

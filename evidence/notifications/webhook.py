@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -50,14 +54,41 @@ _OPENER = urllib.request.build_opener(_NoRedirect())
 
 
 def webhook_url_check(url: str) -> str:
-    """`url` if it is an absolute http(s) URL; WebhookRefused with the reason otherwise."""
+    """`url` if it is an absolute http(s) URL whose host resolves to public addresses only;
+    WebhookRefused with the reason otherwise.
+
+    Officers set the URL, and the portal POSTs to it from inside its own network: a URL that
+    points at loopback, private, link-local (cloud metadata) or reserved addresses would let
+    them probe that network. Checked when the URL is set and again before every POST (DNS may
+    change). `WEBHOOK_ALLOW_PRIVATE` lifts the address rule (development, tests, a receiver on
+    the same private network by choice).
+    """
     try:
-        return url_check(url)
+        url_check(url)
     except FetchError:
         raise WebhookRefused(
             f"webhook URL {url[:200]!r} refused: only http:// and https:// URLs can receive "
             "notifications"
         ) from None
+    if settings.WEBHOOK_ALLOW_PRIVATE:
+        return url
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, parts.port or None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError, ValueError):
+        raise WebhookRefused(
+            f"webhook URL refused: the host {host[:100]!r} does not resolve"
+        ) from None
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if not address.is_global:
+            raise WebhookRefused(
+                f"webhook URL refused: {host[:100]!r} resolves to {address}, a loopback, "
+                "private, link-local or reserved address; a webhook must be reachable on the "
+                "public internet (set WEBHOOK_ALLOW_PRIVATE=1 to allow internal receivers)"
+            )
+    return url
 
 
 def webhook_endpoint_create(

@@ -117,3 +117,9 @@ def status_label(value: str) -> str:
         return str(ExposureStatus(value).label)
     except ValueError:
         return value
+
+
+@register.filter
+def exception_state(exception: Any, now: datetime | None = None) -> str:
+    """requested, approved, expired or revoked: `RiskException.state_at(now)`."""
+    return str(exception.state_at(now))

@@ -10,19 +10,20 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase, HttpResponseNotAllowed
 
-from portal.accounts.access import access_for_user
+from portal.accounts.access import AUDITOR, access_for_user
 
 SAFE_METHODS = ["GET", "HEAD"]
 
 View = Callable[..., HttpResponseBase]
 
 
-def org_view(*, write: bool = False) -> Callable[[View], View]:
+def org_view(*, write: bool = False, own_settings: bool = False) -> Callable[[View], View]:
     """Resolve `org` from the URL into an `Access` passed as the view's second argument.
 
     Anonymous users go to the login page; users with no access get 404; users who can see
     the organisation but may not change it get 403 on a `write` view. Views that are not
-    `write` views answer GET and HEAD only.
+    `write` views answer GET and HEAD only, except `own_settings` views, where every member
+    (viewers too, not auditors) may POST changes to their own settings.
     """
 
     def decorate(view: View) -> View:
@@ -30,6 +31,11 @@ def org_view(*, write: bool = False) -> Callable[[View], View]:
         @wraps(view)
         def wrapper(request: HttpRequest, org: str, **kwargs: Any) -> HttpResponseBase:
             access = access_for_user(user=request.user, org_slug=org)
+            if own_settings and request.method not in SAFE_METHODS:
+                # a member changing their own settings: any role but an auditor's grant
+                if access.role == AUDITOR:
+                    raise PermissionDenied("Auditors have no settings in this organisation.")
+                return view(request, access, **kwargs)
             if not write and request.method not in SAFE_METHODS:
                 return HttpResponseNotAllowed(SAFE_METHODS)
             if write and not access.can_write:

@@ -1,6 +1,7 @@
 // Progress polling without a framework: an element with data-poll-url is replaced by the
 // fragment that URL returns (requested with "X-Poll: 1") every data-poll-seconds, until the
-// fragment it receives no longer asks to be polled. No inline script: CSP-friendly.
+// fragment it receives no longer asks to be polled; a fragment marked data-poll-reload reloads
+// the page instead. No inline script: CSP-friendly.
 (function () {
   "use strict";
   function schedule(element) {
@@ -16,6 +17,11 @@
           holder.innerHTML = html;
           var fresh = holder.firstElementChild;
           if (!fresh) { return; }
+          if (fresh.hasAttribute("data-poll-reload")) {
+            // the work finished: the whole page changes (counts, warnings), so load it again
+            window.location.reload();
+            return;
+          }
           element.replaceWith(fresh);
           if (fresh.hasAttribute("data-poll-url")) { schedule(fresh); }
         })
