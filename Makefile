@@ -65,16 +65,19 @@ test: $(VENV)/.installed-dev lint types
 bench: $(VENV)/.installed-dev
 	$(PY) bench/run.py
 
-# The README's pictures: the dashboard (from the browser test) and page 1 of a demo packet.
+# The README's pictures under docs/: the pages (from the browser tests, which need PostgreSQL
+# and Redis for the real worker) and pages 1 and 2 of a demo packet.
 screenshots: $(VENV)/.installed-dev
-	PATCHPROOF_SCREENSHOTS=static/docs $(BIN)/pytest -q tests/test_browser.py
+	PATCHPROOF_SCREENSHOTS=docs DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/patchproof} \
+		REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
+		$(BIN)/pytest -q -p no:logging tests/test_browser.py tests/test_browser_journey.py
 	rm -rf var/screens && mkdir -p var/screens
 	PATCHPROOF_VAR_DIR=var/screens $(RUN_ENV) $(PY) manage.py migrate -v0
 	PATCHPROOF_VAR_DIR=var/screens $(RUN_ENV) $(PY) manage.py seed_demo
 	PATCHPROOF_VAR_DIR=var/screens $(RUN_ENV) $(PY) manage.py build_packet --org acme \
 		--last-quarter --out var/screens
-	pdftoppm -png -r 80 -f 2 -l 2 -singlefile var/screens/*.pdf static/docs/packet-page
-	pdftoppm -png -r 80 -f 1 -l 1 -singlefile var/screens/*.pdf static/docs/packet-cover
+	pdftoppm -png -r 80 -f 2 -l 2 -singlefile var/screens/*.pdf docs/packet-page
+	pdftoppm -png -r 80 -f 1 -l 1 -singlefile var/screens/*.pdf docs/packet-cover
 
 # The demo organisation's audit packet for the last quarter, after `make run` (same database).
 packet: $(VENV)/.installed

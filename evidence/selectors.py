@@ -110,6 +110,21 @@ def evaluation_get(access: Access, *, evaluation_id: int) -> ControlEvaluation:
     return get_object_or_404(evaluations_visible(access), pk=evaluation_id)
 
 
+def packet_download_counts(packets: list[AuditPacket]) -> dict[int, int]:
+    """How many times each packet's PDF was downloaded, by packet id, in one query."""
+    rows = (
+        AuditEvent.objects.filter(
+            target_type="evidence.auditpacket",
+            target_id__in=[str(p.pk) for p in packets],
+            action="packet.downloaded",
+        )
+        .order_by()
+        .values_list("target_id")
+        .annotate(n=Count("pk"))
+    )
+    return {int(target): n for target, n in rows}
+
+
 def packet_downloads(packet: AuditPacket) -> QuerySet[AuditEvent]:
     """Who downloaded the packet (or its manifest) and when, newest first."""
     return (

@@ -204,9 +204,11 @@ def packet_create(request: HttpRequest, access: Access) -> HttpResponse:
 
 @org_view()
 def packet_list(request: HttpRequest, access: Access) -> HttpResponse:
+    packets = list(selectors.packets_visible(access)[:100])
     context = {
         "access": access,
-        "packets": selectors.packets_visible(access)[:100],
+        "packets": packets,
+        "downloads": selectors.packet_download_counts(packets),
         "packet_form": PacketRequestForm(fleets=selectors.fleets_visible(access)),
     }
     return render(request, "evidence/packet_list.html", context)

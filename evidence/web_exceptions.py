@@ -132,7 +132,7 @@ class ExceptionRequestForm(forms.Form):
         help_text="What limits the risk meanwhile (network isolation, monitoring, …).",
     )
     expires_on = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),  # ISO for the picker
         help_text=f"At most {RiskException.MAX_DAYS} days from today; the exception ends at "
         "00:00 UTC that day.",
     )

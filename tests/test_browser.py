@@ -72,7 +72,6 @@ def test_officer_signs_in_sees_fleets_and_uploads_an_sbom(live_server, browser, 
         or "Batch workers" in fleets.first.inner_text()
     )
     assert page.get_by_text("Globex").count() == 0
-    shoot(page, "dashboard.png")
 
     page.click("text=Upload SBOM >> nth=0")
     page.set_input_files("#id_file", str(DATA / "nested-components.cdx.json"))

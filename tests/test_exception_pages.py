@@ -148,3 +148,15 @@ def test_other_organisations_get_404_and_an_empty_list_explains_itself() -> None
     assert (
         outsider.get(f"/o/{mine.organization.slug}/exceptions/new/?exposure={exposure.pk}")
     ).status_code == 404
+
+
+def test_the_form_offers_an_iso_expiry_the_date_picker_accepts() -> None:
+    exposure = make_exposure()
+    officer = client_for(
+        MembershipFactory.create(organization=exposure.organization, role=Role.OFFICER)
+    )
+    page = officer.get(
+        f"/o/{exposure.organization.slug}/exceptions/new/?exposure={exposure.pk}"
+    ).content.decode()
+    default = (timezone.now() + timedelta(days=30)).date().isoformat()
+    assert f'value="{default}"' in page

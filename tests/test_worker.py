@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,9 +22,10 @@ from tests.conftest import DATA, service_missing
 from tests.factories import FleetFactory, MembershipFactory
 
 
-@pytest.fixture
-def live_worker(redis_url: str, transactional_db: None) -> Iterator[None]:
-    """A worker thread on the real broker, consuming the project's three queues."""
+@contextmanager
+def running_worker(redis_url: str) -> Iterator[None]:
+    """A worker thread on the real broker, consuming the project's three queues; tasks are
+    sent to it (not run eagerly) while the block runs."""
     if connection.vendor != "postgresql":
         service_missing(
             "a live worker needs PostgreSQL (set DATABASE_URL): SQLite's in-memory test "
@@ -34,17 +36,26 @@ def live_worker(redis_url: str, transactional_db: None) -> Iterator[None]:
     celery_app.conf.broker_url = redis_url  # type: ignore[misc]
     celery_app._pool = None  # type: ignore[attr-defined]  # no connections to another broker
     celery_app.control.purge()
-    with start_worker(
-        celery_app,
-        pool="solo",
-        perform_ping_check=False,
-        queues=["ingest", "feeds", "packets"],
-        shutdown_timeout=30,
-    ):
+    try:
+        with start_worker(
+            celery_app,
+            pool="solo",
+            perform_ping_check=False,
+            queues=["ingest", "feeds", "packets"],
+            shutdown_timeout=30,
+        ):
+            yield
+    finally:
+        celery_app.conf.task_always_eager = saved[0]
+        celery_app.conf.broker_url = saved[1]  # type: ignore[misc]
+        celery_app._pool = None  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def live_worker(redis_url: str, transactional_db: None) -> Iterator[None]:
+    """A worker thread on the real broker, consuming the project's three queues."""
+    with running_worker(redis_url):
         yield
-    celery_app.conf.task_always_eager = saved[0]
-    celery_app.conf.broker_url = saved[1]  # type: ignore[misc]
-    celery_app._pool = None  # type: ignore[attr-defined]
 
 
 def wait_for(check: Callable[[], bool], *, timeout: float = 30.0) -> None:
