@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import time_machine
 from celery.exceptions import Retry
+from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
@@ -141,7 +142,10 @@ def test_overdue_exposure_emails_the_officer_once(
     assert message.to == ["alice@example.test"]  # the viewer gets nothing by default
     assert "FEDORA-2026-0009" in message.subject and "web-1" in message.subject
     assert "2026-02-04" in message.body
+    link = f"{settings.SITE_URL}/o/{fleet.organization.slug}/hosts/{exposure.host_id}/"
+    assert f"Evidence: {link}" in message.body  # a link to the evidence, absolute
     [notification] = Notification.objects.all()
+    assert notification.payload["url"] == link
     assert notification.key == f"exposure_overdue:{exposure.pk}:{exposure.due_at.isoformat()}"  # type: ignore[union-attr]
     assert notification.email_recipients == ["alice@example.test"]
     assert notification.emailed_at == day(2, 10)

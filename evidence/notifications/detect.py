@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.urls import reverse
+
 from evidence.models import (
     Exposure,
     ExposureStatus,
@@ -45,12 +48,23 @@ class Event:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+def _link(name: str, **kwargs: Any) -> str:
+    """An absolute link to a portal page, for emails and webhook payloads (sent by workers,
+    outside any request, so the address comes from SITE_URL)."""
+    return settings.SITE_URL + reverse(name, kwargs=kwargs)
+
+
 def _iso(when: datetime | None) -> str:
     return when.isoformat() if when is not None else "never"
 
 
+def _exposure_link(exposure: Exposure) -> str:
+    return _link("evidence:host", org=exposure.organization.slug, host_id=exposure.host_id)
+
+
 def _exposure_facts(exposure: Exposure) -> dict[str, Any]:
     return {
+        "url": _exposure_link(exposure),
         "exposure_id": exposure.pk,
         "fleet": exposure.fleet.slug,
         "host": exposure.host.hostname,
@@ -67,7 +81,7 @@ def overdue_exposure_events(*, now: datetime) -> Iterator[Event]:
         Exposure.objects.with_status(now)
         .filter(due_at__gte=now - OVERDUE_LOOKBACK)
         .filter(current_status=ExposureStatus.OVERDUE)  # type: ignore[misc]  # annotated
-        .select_related("fleet", "host", "advisory")
+        .select_related("organization", "fleet", "host", "advisory")
         .order_by("pk")
     )
     for exposure in exposures:
@@ -81,7 +95,8 @@ def overdue_exposure_events(*, now: datetime) -> Iterator[Event]:
             body=(
                 f"{exposure.package_name} on {where} is affected by "
                 f"{exposure.advisory.external_id} ({exposure.tier or 'no tier'}) and was due "
-                f"to be fixed by {due_at:%Y-%m-%d %H:%M} UTC. It is still open."
+                f"to be fixed by {due_at:%Y-%m-%d %H:%M} UTC. It is still open.\n\n"
+                f"Evidence: {_exposure_link(exposure)}"
             ),
             payload=_exposure_facts(exposure),
         )
@@ -97,7 +112,7 @@ def kev_on_host_events(*, now: datetime) -> Iterator[Event]:
         Exposure.objects.with_status(now)
         .filter(kev_added_at__isnull=False, kev_added_at__lte=now)
         .filter(current_status__in=_STILL_OPEN)  # type: ignore[misc]  # annotated
-        .select_related("fleet", "host", "advisory")
+        .select_related("organization", "fleet", "host", "advisory")
         .order_by("pk")
     )
     for exposure in exposures:
@@ -113,7 +128,7 @@ def kev_on_host_events(*, now: datetime) -> Iterator[Event]:
             body=(
                 f"{exposure.package_name} on {exposure.host.hostname} ({exposure.fleet.name}) is "
                 f"affected by {exposure.advisory.external_id}, which is in CISA's Known Exploited "
-                f"Vulnerabilities catalogue. Due: {due}."
+                f"Vulnerabilities catalogue. Due: {due}.\n\nEvidence: {_exposure_link(exposure)}"
             ),
             payload={**_exposure_facts(exposure), "kev_added_at": _iso(exposure.kev_added_at)},
         )
@@ -124,10 +139,12 @@ def expiring_exception_events(*, now: datetime) -> Iterator[Event]:
     exceptions = (
         RiskException.objects.filter(exceptions_in_force(now))
         .filter(expires_at__lte=now + EXPIRING_WITHIN)
-        .select_related("fleet", "advisory")
+        .select_related("organization", "fleet", "advisory")
         .order_by("pk")
     )
     for exception in exceptions:
+        org = exception.organization.slug
+        url = _link("evidence:exception", org=org, exception_id=exception.pk)
         what = (
             f"exposure {exception.exposure_ref}"
             if exception.exposure_ref
@@ -141,9 +158,10 @@ def expiring_exception_events(*, now: datetime) -> Iterator[Event]:
             body=(
                 f"The risk exception for {what} in {exception.fleet.name} expires on "
                 f"{exception.expires_at:%Y-%m-%d %H:%M} UTC. After that the exposures it covers "
-                f"count as open (or overdue) again."
+                f"count as open (or overdue) again.\n\nThe exception: {url}"
             ),
             payload={
+                "url": url,
                 "exception_id": exception.pk,
                 "fleet": exception.fleet.slug,
                 "exposure_id": exception.exposure_ref,
@@ -170,11 +188,12 @@ def stale_feed_events(*, now: datetime) -> Iterator[Event]:
         Organization.objects.filter(memberships__isnull=False)
         .distinct()
         .order_by("pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", "slug")
     )
     for source in stale:
         last = f"{source.last_success_at:%Y-%m-%d %H:%M} UTC" if source.last_success_at else "never"
-        for organization_id in organizations:
+        for organization_id, slug in organizations:
+            url = _link("evidence:feed", org=slug, feed=source.slug)
             yield Event(
                 organization_id=organization_id,
                 kind=NotificationKind.FEED_STALE,
@@ -184,8 +203,10 @@ def stale_feed_events(*, now: datetime) -> Iterator[Event]:
                     f"The {source.slug} advisory feed last synced successfully {last}; it should "
                     f"sync every {source.interval}. Exposures from its advisories may be missing."
                     + (f" Last error: {source.last_error}" if source.last_error else "")
+                    + f"\n\nFeed health: {url}"
                 ),
                 payload={
+                    "url": url,
                     "feed": source.slug,
                     "last_success_at": _iso(source.last_success_at),
                     "last_error": source.last_error,
