@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from evidence.ledger import snapshot_apply, snapshot_time_unique
@@ -153,14 +153,22 @@ def sbom_receive(
     return doc
 
 
-def _claim(document_id: int) -> bool:
+def _claim(document_id: int, task_id: str | None) -> bool:
     """Move the document from queued to processing; False if another worker has it or it is
-    done. This conditional UPDATE is what makes the ingest task safe to deliver twice."""
+    done. This conditional UPDATE is what makes the ingest task safe to deliver twice.
+
+    A document left `processing` by the same task id is claimed again: that is the broker
+    redelivering the message of a worker that died mid-ingest (acks_late), whose transaction
+    rolled back, so nothing of that attempt is stored."""
+    claimable = Q(status=SbomStatus.QUEUED)
+    if task_id:
+        claimable |= Q(status=SbomStatus.PROCESSING, claimed_by=task_id)
     return (
-        SbomDocument.objects.filter(pk=document_id, status=SbomStatus.QUEUED).update(
+        SbomDocument.objects.filter(claimable, pk=document_id).update(
             status=SbomStatus.PROCESSING,
             status_changed_at=timezone.now(),
             attempts=F("attempts") + 1,
+            claimed_by=task_id or "",
         )
         == 1
     )
@@ -179,14 +187,14 @@ def _reject(document_id: int, message: str) -> None:
     )
 
 
-def sbom_ingest(*, document_id: int) -> SbomDocument:
+def sbom_ingest(*, document_id: int, task_id: str | None = None) -> SbomDocument:
     """Parse a queued document, apply it to its host's ledger and record the outcome.
 
     Idempotent: a document that is not `queued` is returned as it is. Everything it writes
     (packages, ledger intervals, the document's status) is one transaction, taken with the
     host row locked, so a rejected or interrupted ingest leaves no trace but its status.
     """
-    if not _claim(document_id):
+    if not _claim(document_id, task_id):
         return SbomDocument.objects.get(pk=document_id)
     doc = SbomDocument.objects.get(pk=document_id)
     try:

@@ -22,6 +22,7 @@ TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
 @shared_task(
     name="evidence.sbom.ingest",
+    bind=True,
     acks_late=True,
     autoretry_for=TRANSIENT,
     retry_backoff=True,
@@ -30,9 +31,9 @@ TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
     soft_time_limit=10 * 60,
     time_limit=12 * 60,
 )
-def ingest_sbom(document_id: int) -> str:
+def ingest_sbom(self: Task, document_id: int) -> str:
     try:
-        return sbom_ingest(document_id=document_id).status
+        return sbom_ingest(document_id=document_id, task_id=self.request.id).status
     except SbomDocument.DoesNotExist:
         return "gone"  # deleted after it was queued: nothing to do
 
@@ -49,7 +50,22 @@ def requeue_stuck_sboms() -> int:
 
 
 @shared_task(
+    name="evidence.work.requeue_stuck",
+    acks_late=True,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def requeue_stuck_work() -> dict[str, int]:
+    """The sweeper: SBOM ingests, packet renders and control evaluations stuck in queued or
+    running past their task's time limit (a lost message, a killed worker) are queued again."""
+    from evidence.sweeper import work_requeue_stuck
+
+    return work_requeue_stuck()
+
+
+@shared_task(
     name="evidence.packets.render",
+    bind=True,
     acks_late=True,
     autoretry_for=TRANSIENT,
     retry_backoff=True,
@@ -57,15 +73,16 @@ def requeue_stuck_sboms() -> int:
     soft_time_limit=20 * 60,
     time_limit=25 * 60,
 )
-def render_packet(packet_id: int) -> str:
+def render_packet(self: Task, packet_id: int) -> str:
     try:
-        return packet_render(packet_id=packet_id).status
+        return packet_render(packet_id=packet_id, task_id=self.request.id).status
     except AuditPacket.DoesNotExist:
         return "gone"
 
 
 @shared_task(
     name="evidence.controls.evaluate",
+    bind=True,
     acks_late=True,
     autoretry_for=TRANSIENT,
     retry_backoff=True,
@@ -73,12 +90,12 @@ def render_packet(packet_id: int) -> str:
     soft_time_limit=10 * 60,
     time_limit=12 * 60,
 )
-def evaluate_controls(evaluation_id: int) -> str:
+def evaluate_controls(self: Task, evaluation_id: int) -> str:
     from evidence.controls.evaluate import evaluation_execute
     from evidence.models import ControlEvaluation
 
     try:
-        return evaluation_execute(evaluation_id=evaluation_id).status
+        return evaluation_execute(evaluation_id=evaluation_id, task_id=self.request.id).status
     except ControlEvaluation.DoesNotExist:
         return "gone"
 

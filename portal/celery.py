@@ -11,8 +11,10 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
-    "requeue-stuck-sbom-ingests": {
-        "task": "evidence.sbom.requeue_stuck",
+    # The sweeper: SBOM ingests, packet renders and control evaluations stuck past their
+    # task's time limit are queued again (evidence.sweeper).
+    "requeue-stuck-work": {
+        "task": "evidence.work.requeue_stuck",
         "schedule": 5 * 60.0,
         "options": {"expires": 4 * 60},
     },

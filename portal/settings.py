@@ -151,7 +151,15 @@ CELERY_TASK_ROUTES = {
 }
 # Longer than the longest task time limit, so an acked-late task is not delivered twice
 # while it is still running.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+# The sweeper (evidence.sweeper) sends queued work whose message may be lost again after this.
+SWEEPER_QUEUED_AFTER_SECONDS = env_int("SWEEPER_QUEUED_AFTER_SECONDS", 10 * 60)
+# How often a worker looks for messages of dead workers whose visibility timeout passed: every
+# interval * throttle seconds (kombu's defaults: 10 * 10; the fault drills shorten them).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60),
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
+}
 CELERY_TASK_SOFT_TIME_LIMIT = 10 * 60
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

@@ -23,6 +23,7 @@ from functools import partial
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from evidence.controls.catalog import Catalog, Control, Metric, catalog_load
@@ -297,12 +298,20 @@ def evaluation_request(
     return evaluation
 
 
-def evaluation_execute(*, evaluation_id: int, now: datetime | None = None) -> ControlEvaluation:
+def evaluation_execute(
+    *, evaluation_id: int, now: datetime | None = None, task_id: str | None = None
+) -> ControlEvaluation:
     """Run a queued evaluation and store its assessments. Idempotent: an evaluation that is not
-    queued (already running elsewhere, done or failed) is returned untouched."""
-    claimed = ControlEvaluation.objects.filter(
-        pk=evaluation_id, status=EvaluationStatus.QUEUED
-    ).update(status=EvaluationStatus.RUNNING)
+    queued (already running elsewhere, done or failed) is returned untouched, unless it is the
+    same task's message redelivered after its worker died (see `claimed_by`)."""
+    claimable = Q(status=EvaluationStatus.QUEUED)
+    if task_id:
+        claimable |= Q(status=EvaluationStatus.RUNNING, claimed_by=task_id)
+    claimed = ControlEvaluation.objects.filter(claimable, pk=evaluation_id).update(
+        status=EvaluationStatus.RUNNING,
+        status_changed_at=timezone.now(),
+        claimed_by=task_id or "",
+    )
     evaluation = ControlEvaluation.objects.select_related("organization", "fleet").get(
         pk=evaluation_id
     )

@@ -57,6 +57,10 @@ class ControlEvaluation(models.Model):
     status = models.CharField(
         max_length=16, choices=EvaluationStatus.choices, default=EvaluationStatus.QUEUED
     )
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    # The Celery task id that claimed the row (queued → running). A redelivery of that same
+    # message (its worker died: acks_late) may claim it again; any other delivery may not.
+    claimed_by = models.CharField(max_length=64, blank=True, default="")
     error = models.TextField(blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

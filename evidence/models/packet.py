@@ -33,6 +33,9 @@ class AuditPacket(models.Model):
         max_length=16, choices=PacketStatus.choices, default=PacketStatus.QUEUED, db_index=True
     )
     status_changed_at = models.DateTimeField(default=timezone.now)
+    # The Celery task id that claimed the row (queued → running). A redelivery of that same
+    # message (its worker died: acks_late) may claim it again; any other delivery may not.
+    claimed_by = models.CharField(max_length=64, blank=True, default="")
     error = models.TextField(blank=True)
     pdf = models.FileField(upload_to=_packet_path, blank=True, max_length=255)
     sha256 = models.CharField(max_length=64, blank=True, help_text="Of the sealed PDF file.")

@@ -49,6 +49,9 @@ class SbomDocument(models.Model):
         max_length=16, choices=SbomStatus.choices, default=SbomStatus.QUEUED, db_index=True
     )
     status_changed_at = models.DateTimeField(default=timezone.now)
+    # The Celery task id that claimed the row (queued → running). A redelivery of that same
+    # message (its worker died: acks_late) may claim it again; any other delivery may not.
+    claimed_by = models.CharField(max_length=64, blank=True, default="")
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     format = models.CharField(max_length=32, blank=True)

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -160,19 +161,28 @@ def packet_pdf(*, packet: AuditPacket) -> bytes:
     return packet_build(packet=packet).seal.data
 
 
-def _claim(packet_id: int) -> bool:
+def _claim(packet_id: int, task_id: str | None) -> bool:
+    """queued → running, for this task. A packet left running by the same task id is the
+    broker redelivering the message of a worker that died mid-render: claimed again (its
+    render wrote nothing, the PDF is stored in one transaction at the end)."""
+    claimable = Q(status=PacketStatus.QUEUED)
+    if task_id:
+        claimable |= Q(status=PacketStatus.RUNNING, claimed_by=task_id)
     return (
-        AuditPacket.objects.filter(pk=packet_id, status=PacketStatus.QUEUED).update(
-            status=PacketStatus.RUNNING, status_changed_at=timezone.now()
+        AuditPacket.objects.filter(claimable, pk=packet_id).update(
+            status=PacketStatus.RUNNING,
+            status_changed_at=timezone.now(),
+            claimed_by=task_id or "",
+            progress=0,
         )
         == 1
     )
 
 
-def packet_render(*, packet_id: int) -> AuditPacket:
+def packet_render(*, packet_id: int, task_id: str | None = None) -> AuditPacket:
     """Render a queued packet and store its PDF. Idempotent: a packet that is not queued is
     returned untouched; the PDF is written only if the row is still `running`."""
-    if not _claim(packet_id):
+    if not _claim(packet_id, task_id):
         return AuditPacket.objects.get(pk=packet_id)
     packet = AuditPacket.objects.select_related("organization", "fleet").get(pk=packet_id)
     try:
