@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
@@ -77,3 +80,71 @@ def pdftotext(path: Path) -> str:
     assert exe is not None
     raw = subprocess.run([exe, str(path), "-"], check=True, capture_output=True, text=True).stdout
     return " ".join(raw.split())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_until(check: Any, seconds: float) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("redis-server did not answer")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Start (and restart) a redis-server of our own, so restarting it disturbs nobody."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        service_missing("redis-server is not installed")
+    port = free_port()
+    running: list[subprocess.Popen[bytes]] = []
+
+    def start(*, appendonly: bool) -> str:
+        process = subprocess.Popen(
+            [
+                str(exe),
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes" if appendonly else "no",
+                "--dir",
+                str(tmp_path),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        running.append(process)
+        url = f"redis://127.0.0.1:{port}/0"
+        import redis
+
+        _wait_until(lambda: _pings(redis, url), 20)
+        return url
+
+    def stop() -> None:
+        for process in running:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=20)
+
+    start.stop = stop  # type: ignore[attr-defined]
+    yield start
+    stop()
+
+
+def _pings(redis: Any, url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except redis.RedisError:
+        return False

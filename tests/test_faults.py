@@ -12,9 +12,7 @@ the broker lost a message altogether.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -49,12 +47,6 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parent.parent
 VISIBILITY_TIMEOUT = 6  # seconds: how long a dead worker's message waits before redelivery
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 LOG_DIRS: list[Path] = []  # the worker logs of the running test, quoted when a wait fails
@@ -239,58 +231,6 @@ def test_a_worker_killed_mid_render_and_the_packet_is_rendered_once(workers: Wor
         target_type="evidence.auditpacket", target_id=str(packet.pk), action="packet.rendered"
     )
     assert rendered.count() == 1
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[Callable[..., str]]:
-    """Start (and restart) a redis-server of our own, so restarting it disturbs nobody."""
-    exe = shutil.which("redis-server")
-    if exe is None:
-        service_missing("redis-server is not installed")
-    port = _free_port()
-    running: list[subprocess.Popen[bytes]] = []
-
-    def start(*, appendonly: bool) -> str:
-        process = subprocess.Popen(
-            [
-                str(exe),
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "yes" if appendonly else "no",
-                "--dir",
-                str(tmp_path),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        running.append(process)
-        url = f"redis://127.0.0.1:{port}/0"
-        import redis
-
-        wait_for(lambda: _pings(redis, url), "redis-server to answer", timeout=20)
-        return url
-
-    def stop() -> None:
-        for process in running:
-            if process.poll() is None:
-                process.terminate()
-                process.wait(timeout=20)
-
-    start.stop = stop  # type: ignore[attr-defined]
-    yield start
-    stop()
-
-
-def _pings(redis: Any, url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
-    except redis.RedisError:
-        return False
 
 
 def _queue_three(fleet: Any) -> list[int]:
