@@ -1,4 +1,8 @@
+from functools import partial
+from typing import Any
+
 from django.contrib import admin
+from django.db import transaction
 from django.http import HttpRequest
 
 from evidence.models import (
@@ -16,6 +20,7 @@ from evidence.models import (
     SbomDocument,
     WebhookEndpoint,
 )
+from portal.accounts.audit import audit_record
 
 
 @admin.register(Fleet)
@@ -30,15 +35,54 @@ class HostAdmin(admin.ModelAdmin[Host]):
     search_fields = ["hostname"]
 
 
+class _RetainedEvidenceAdmin(admin.ModelAdmin):  # type: ignore[type-arg,unused-ignore]
+    """Raw evidence is kept (EVIDENCE_RETENTION_DAYS, five years by default) and never edited.
+    The one way to remove a document is a superuser deleting it on its own page: no bulk
+    action, and each deletion goes into the audit log with who did it and what it was (the
+    stored file goes with the row)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        files = [f for f in (getattr(obj, n, None) for n in ("raw", "pdf", "manifest_file")) if f]
+        with transaction.atomic():
+            audit_record(
+                action="evidence.deleted",
+                actor=request.user,
+                organization=obj.organization,
+                target=obj,
+                data={
+                    "model": obj._meta.label_lower,
+                    "sha256": getattr(obj, "sha256", ""),
+                    "files": [f.name for f in files],
+                },
+            )
+            super().delete_model(request, obj)
+            for field_file in files:
+                transaction.on_commit(partial(field_file.storage.delete, field_file.name))
+
+
 @admin.register(SbomDocument)
-class SbomDocumentAdmin(admin.ModelAdmin[SbomDocument]):
+class SbomDocumentAdmin(_RetainedEvidenceAdmin):
     list_display = ["pk", "organization", "host", "status", "component_count", "received_at"]
     list_filter = ["status", "organization"]
     readonly_fields = ["sha256", "size", "raw"]
 
 
 @admin.register(AuditPacket)
-class AuditPacketAdmin(admin.ModelAdmin[AuditPacket]):
+class AuditPacketAdmin(_RetainedEvidenceAdmin):
     list_display = ["pk", "organization", "period_start", "period_end", "status"]
     list_filter = ["status"]
 
