@@ -4,6 +4,7 @@ edits, staff without superuser rights cannot delete, and a deletion records who 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -41,7 +42,7 @@ def test_staff_cannot_delete_or_edit_raw_evidence() -> None:
 
 
 def test_a_superuser_deletion_is_audited_and_takes_the_file(
-    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     doc = stored_document()
     raw = Path(doc.raw.path)
