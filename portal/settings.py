@@ -1,5 +1,6 @@
 """Patchproof settings: every value comes from the environment (see README, "Configuration")."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -40,6 +41,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "csp",
+    "axes",
     "portal.accounts",
     "portal.earlyaccess",
     "evidence",
@@ -55,6 +58,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.outage.DatabaseOutageMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "portal.accounts.headers.PermissionsPolicyMiddleware",
+    # Last, as django-axes requires: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -203,7 +210,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "evidence.api.schema.ApiAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -220,7 +227,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# Security. Production (DEBUG off) defaults are the safe ones; each can be relaxed by env.
+# Security (issue 9) ------------------------------------------------------------------------
+# Production (DEBUG off) defaults are the safe ones; each can be relaxed by env.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
@@ -230,8 +238,54 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not 
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Browser features no page of the portal uses (PermissionsPolicyMiddleware sends this).
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+
+# Content-Security-Policy (django-csp). Advisory and SBOM text is untrusted: should an escaping
+# bug ever let markup through, no inline script or outside resource may run or load. Scripts
+# and styles come only from our static files; the SVG charts use presentation attributes, not
+# inline styles, so no 'unsafe-inline' is needed anywhere. The one exception, Swagger UI's
+# inline <style> at /api/docs/, is granted on that view alone (portal/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Sign-in throttling (django-axes): after LOGIN_FAILURE_LIMIT failed passwords for one account
+# from one address, that pair is refused for LOGIN_COOLOFF_MINUTES after the last attempt (a
+# further attempt while locked restarts the wait). Other accounts and addresses are unaffected.
+AUTHENTICATION_BACKENDS = [
+    "portal.accounts.lockout.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "portal.accounts.lockout.login_client_ip"
+# Successful sign-ins are not logged by axes: its log has no retention and no tenant.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# Reverse proxies in front of the web service that append to X-Forwarded-For (0: none, the
+# client address is REMOTE_ADDR). Too high a number lets clients choose their own address.
+LOGIN_TRUSTED_PROXIES = env_int("LOGIN_TRUSTED_PROXIES", 0)
+# API tokens expire this many days after they are issued unless given their own date (0: never).
+API_TOKEN_LIFETIME_DAYS = env_int("API_TOKEN_LIFETIME_DAYS", 365)
+# End of security (issue 9) -----------------------------------------------------------------
 
 # Webhooks to loopback/private/link-local addresses are refused unless this is on (SSRF guard).
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", DEBUG)

@@ -12,7 +12,7 @@ from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -49,7 +49,7 @@ class AssessmentSerializer(serializers.ModelSerializer[ControlAssessment]):
 
 class EvaluationSerializer(serializers.ModelSerializer[ControlEvaluation]):
     fleet: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
+        slug_field="slug", read_only=True, allow_null=True
     )
     assessments = AssessmentSerializer(many=True, read_only=True)
 
@@ -63,7 +63,7 @@ class EvaluationSerializer(serializers.ModelSerializer[ControlEvaluation]):
 
 class PacketSerializer(serializers.ModelSerializer[AuditPacket]):
     fleet: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
+        slug_field="slug", read_only=True, allow_null=True
     )
     links = serializers.SerializerMethodField()
 
@@ -193,7 +193,7 @@ class PacketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _ScopedVie
         )
         return packet
 
-    @extend_schema(responses={200: OpenApiTypes.BINARY})
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def download(self, request: Request, packet_id: str) -> FileResponse:
         return exports.file_response(self._done(request, exports.FILES["pdf"][2]), "pdf")
@@ -204,7 +204,15 @@ class PacketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _ScopedVie
         packet = self._done(request, exports.FILES["manifest"][2])
         return exports.file_response(packet, "manifest")
 
-    @extend_schema(responses={200: OpenApiTypes.BINARY})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=sorted(exports.KINDS))
+        ],
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "application/json"): OpenApiTypes.OBJECT,
+        },
+    )
     @action(detail=True, methods=["get"], url_path=r"export/(?P<kind>[a-z.]+)")
     def export(self, request: Request, packet_id: str, kind: str) -> StreamingHttpResponse:
         if kind not in exports.KINDS:

@@ -73,10 +73,10 @@ class SbomDocumentSerializer(serializers.ModelSerializer[SbomDocument]):
         view_name="api:sbom-detail", lookup_url_kwarg="sbom_id"
     )
     fleet: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
+        slug_field="slug", read_only=True, allow_null=True
     )
     host: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="hostname", read_only=True
+        slug_field="hostname", read_only=True, allow_null=True
     )
 
     class Meta:

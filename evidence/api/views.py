@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Model, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -52,6 +52,12 @@ from evidence.vex_upload import vex_receive
 from portal.accounts.audit import audit_record
 
 _M = TypeVar("_M", bound=Model)
+# An upload's 400: the stored record of a refused document (its `error` says why), or field
+# errors when the request itself names no file or an unknown fleet or host.
+REFUSED_OR_INVALID = OpenApiResponse(
+    {"type": "object", "additionalProperties": {}},
+    description="The refused upload's record (see `error`), or field errors.",
+)
 
 
 class _ScopedViewSet(viewsets.GenericViewSet[_M]):
@@ -79,6 +85,7 @@ class FleetViewSet(
     serializer_class = FleetSerializer
     lookup_field = "slug"
     lookup_url_kwarg = "fleet"
+    lookup_value_regex = "[-a-zA-Z0-9_]+"  # a SlugField; also published as the schema's pattern
 
     def get_queryset(self) -> QuerySet[Fleet]:
         if getattr(self, "swagger_fake_view", False):
@@ -88,7 +95,7 @@ class FleetViewSet(
     @extend_schema(
         request=SlaProfileAssignSerializer, responses={200: SlaProfileChangeSerializer(many=True)}
     )
-    @action(detail=True, methods=["get", "post"], url_path="sla-profile")
+    @action(detail=True, methods=["get", "post"], url_path="sla-profile", pagination_class=None)
     def sla_profile(self, request: Request, fleet: str) -> Response:
         """GET: the fleet's SLA profile history (newest first). POST {"profile", "reason"}:
         assign a profile; recorded, audited, and the exposures are recomputed under it."""
@@ -223,7 +230,7 @@ class SbomViewSet(
         ],
         responses={
             202: SbomDocumentSerializer,
-            400: SbomDocumentSerializer,
+            400: REFUSED_OR_INVALID,
             413: SbomDocumentSerializer,
         },
     )
@@ -297,7 +304,7 @@ class SlaProfileViewSet(viewsets.ViewSet):
 
     permission_classes = [OrgAccess]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: {"type": "object", "additionalProperties": {}}})
     def list(self, request: Request) -> Response:
         return Response(
             [
@@ -405,7 +412,7 @@ class VexViewSet(
             },
         },
         parameters=[OpenApiParameter("fleet", str, description="Limit it to one fleet.")],
-        responses={201: VexUploadSerializer, 400: VexUploadSerializer},
+        responses={201: VexUploadSerializer, 400: REFUSED_OR_INVALID},
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Upload a VEX document as the body, or a multipart field `file`. 201 with its

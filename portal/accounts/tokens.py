@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,8 +32,13 @@ def api_token_create(
     created_by: Any = None,
     expires_at: datetime | None = None,
 ) -> tuple[ApiToken, str]:
-    """Issue a token; returns the row and the secret, which is not stored and not shown again."""
+    """Issue a token; returns the row and the secret, which is not stored and not shown again.
+
+    Without `expires_at` the token expires after API_TOKEN_LIFETIME_DAYS (0: never), so a
+    forgotten token stops working on its own."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    if expires_at is None and settings.API_TOKEN_LIFETIME_DAYS > 0:
+        expires_at = timezone.now() + timedelta(days=settings.API_TOKEN_LIFETIME_DAYS)
     with transaction.atomic():
         token = ApiToken.objects.create(
             organization=organization,
@@ -48,7 +54,12 @@ def api_token_create(
             actor=created_by,
             organization=organization,
             target=token,
-            data={"name": name, "fleet": fleet.slug if fleet else None, "prefix": token.prefix},
+            data={
+                "name": name,
+                "fleet": fleet.slug if fleet else None,
+                "prefix": token.prefix,
+                "expires_at": expires_at.isoformat() if expires_at else None,
+            },
         )
     return token, secret
 
