@@ -85,6 +85,13 @@ class ApiTokenForm(forms.Form):
         empty_label="Every fleet",
         help_text="Limit the token to one fleet.",
     )
+    expires_in_days = forms.TypedChoiceField(
+        coerce=int,
+        choices=[(30, "30 days"), (90, "90 days"), (180, "180 days"), (365, "1 year")],
+        initial=365,
+        label="Expires after",
+        help_text="A token stops working on its own then; create a new one before.",
+    )
 
     def __init__(self, *args: Any, fleets: QuerySet[Fleet], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

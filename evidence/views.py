@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured
@@ -274,6 +276,7 @@ def token_list(request: HttpRequest, access: Access) -> HttpResponse:
             fleet=form.cleaned_data["fleet"],
             name=form.cleaned_data["name"],
             created_by=request.user,
+            expires_at=timezone.now() + timedelta(days=form.cleaned_data["expires_in_days"]),
         )
         form = ApiTokenForm(fleets=fleets)
     context = {

@@ -52,7 +52,7 @@ VISIBILITY_TIMEOUT = 6  # seconds: how long a dead worker's message waits before
 LOG_DIRS: list[Path] = []  # the worker logs of the running test, quoted when a wait fails
 
 
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 90.0) -> None:
+def wait_for(check: Callable[[], bool], what: str, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
@@ -187,7 +187,7 @@ def test_a_worker_killed_mid_ingest_leaves_nothing_partial_and_the_next_one_fini
     wait_for(
         lambda: SbomDocument.objects.get(pk=doc.pk).status == "ingested",
         "the redelivered ingest",
-        timeout=VISIBILITY_TIMEOUT + 120,
+        timeout=VISIBILITY_TIMEOUT + 300,
     )
     done = SbomDocument.objects.get(pk=doc.pk)
     assert done.attempts == 2 and done.claimed_by == killed.claimed_by  # the same message
@@ -220,7 +220,7 @@ def test_a_worker_killed_mid_render_and_the_packet_is_rendered_once(workers: Wor
     wait_for(
         lambda: AuditPacket.objects.get(pk=packet.pk).status == "done",
         "the redelivered render",
-        timeout=VISIBILITY_TIMEOUT + 180,
+        timeout=VISIBILITY_TIMEOUT + 300,
     )
     done = AuditPacket.objects.get(pk=packet.pk)
     assert ControlEvaluation.objects.count() == evaluations_before + 1  # one evaluation
