@@ -61,6 +61,17 @@ PUBLIC = {
     "logout",
     "earlyaccess:register",
     "earlyaccess:thanks",
+    "earlyaccess:privacy",
+    # Early-access pages opened from emailed links: the personal ones need a signed token
+    # (`?t=`, which names one registration) and show nothing without it.
+    "earlyaccess:confirm",
+    "earlyaccess:confirmed",
+    "earlyaccess:data",
+    "earlyaccess:link-sent",
+    "earlyaccess:data-export",
+    "earlyaccess:erase-request",
+    "earlyaccess:erase-confirm",
+    "earlyaccess:invitation",
     "schema",
     "api-docs",
     "healthz",
