@@ -65,7 +65,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
-    from bench import feeds, ingest, matching, packet, skeleton
+    from bench import dashboard, feeds, ingest, matching, packet, skeleton
 
     results: list[dict[str, Any]] = []
     results += skeleton.run()
@@ -73,6 +73,7 @@ def main() -> None:
     results += feeds.run()
     results += matching.run()
     results += packet.run()
+    results += dashboard.run()
 
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     headers = ["name", "value", "baseline", "ratio", "target", "note"]

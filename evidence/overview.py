@@ -2,10 +2,11 @@
 
 This quarter to date (UTC calendar quarters): open exposures by tier, overdue, the share fixed
 within SLA, time to remediate, known-exploited exposures, stale inventories and stale feeds;
-the burn-down and the in-SLA trend of the last six months, drawn by the same chart code as the
-audit packets (evidence.charts through evidence.packets.context); and the control statuses of
-the organisation's latest evaluation. Reads only; its query count depends on the number of
-months and tiers shown, not on the number of hosts or exposures.
+the burn-down and the in-SLA trend of the last six months (`timeline_overview` counts them
+with the quarter's, in one scan of the exposures), drawn by the same chart code as the audit
+packets (evidence.charts through evidence.packets.context); and the control statuses of the
+organisation's latest evaluation. Reads only; its query count does not depend on the number of
+hosts, exposures, months or feeds.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from django.utils import timezone
 from evidence.charts import Chart
 from evidence.models import ControlAssessment, ControlEvaluation, EvaluationStatus
 from evidence.packets.context import charts_for, months_between
-from evidence.selectors import feeds_health
-from evidence.timeline import TimelineFigures, timeline_figures
+from evidence.selectors import feeds_not_ok
+from evidence.timeline import TimelineFigures, timeline_overview
 from portal.accounts.access import Access
 
 TREND_MONTHS = 6
@@ -52,11 +53,15 @@ def _months_back(now: datetime, count: int) -> datetime:
 def overview(access: Access, *, now: datetime | None = None) -> Overview:
     now = now or timezone.now()
     start = _quarter_start(now)
-    figures = timeline_figures(access, fleet=None, start=start, end=now, now=now)
-    monthly = [
-        (f"{begin:%b %Y}", timeline_figures(access, fleet=None, start=begin, end=until, now=now))
-        for begin, until in months_between(_months_back(now, TREND_MONTHS), now)
-    ]
+    figures, trend = timeline_overview(
+        access,
+        fleet=None,
+        start=start,
+        end=now,
+        trend=months_between(_months_back(now, TREND_MONTHS), now),
+        now=now,
+    )
+    monthly = [(f"{month.start:%b %Y}", month) for month in trend]
     counted = sum(t.sla_counted for t in figures.tiers)
     met = sum(t.sla_met for t in figures.tiers)
     evaluations = ControlEvaluation.objects.filter(
@@ -73,7 +78,7 @@ def overview(access: Access, *, now: datetime | None = None) -> Overview:
         now=now,
         figures=figures,
         in_sla_percent=round(100 * met / counted, 1) if counted else None,
-        stale_feeds=[h.source.slug for h in feeds_health(now=now) if h.state != "ok"],
+        stale_feeds=[source.slug for source in feeds_not_ok(now=now)],
         charts=charts_for(figures, monthly),
         evaluation=evaluation,
         assessments=list(evaluation.assessments.order_by("pk")) if evaluation else [],

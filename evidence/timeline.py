@@ -1,7 +1,9 @@
 """Timeline figures for one period: the numbers dashboards and audit packets show.
 
 `timeline_figures(access, fleet=..., start=..., end=...)` reads the exposures and hosts the
-`Access` may see (optionally one fleet) and summarises the period `[start, end)`.
+`Access` may see (optionally one fleet) and summarises the period `[start, end)`;
+`timeline_overview` adds, for trend charts, a few of those figures for more periods, counted in
+the same scan of the exposures (evidence.timeline_counts counts the windows).
 
 Clocks and boundaries
 ---------------------
@@ -86,19 +88,34 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import reduce
+from operator import or_
 from typing import Any
 
-from django.db.models import Count, Exists, F, Max, Min, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404
 from django.utils import timezone
 
 from evidence.models import (
-    CloseReason,
     Fleet,
     Host,
     RiskException,
+    SbomDocument,
     SbomStatus,
-    covers,
     exceptions_in_force,
 )
 from evidence.selectors import (
@@ -107,9 +124,9 @@ from evidence.selectors import (
     fleets_visible,
     hosts_visible,
 )
+from evidence.timeline_counts import EXCLUDED_REASONS, FIGURES, window_counts
 from portal.accounts.access import Access
 
-EXCLUDED_REASONS = (CloseReason.NOT_AFFECTED, CloseReason.EXCEPTION)
 _DAY_SECONDS = 86400
 
 
@@ -142,7 +159,8 @@ class Durations:
 
     @classmethod
     def of(cls, values: list[timedelta]) -> Durations:
-        return cls(len(values), _days(percentile(values, 50)), _days(percentile(values, 90)))
+        ordered = sorted(values)  # once: `percentile` sorts again, in linear time then
+        return cls(len(ordered), _days(percentile(ordered, 50)), _days(percentile(ordered, 90)))
 
     def as_dict(self) -> dict[str, Any]:
         return {"count": self.count, "p50_days": self.p50_days, "p90_days": self.p90_days}
@@ -266,10 +284,105 @@ class TimelineFigures:
         }
 
 
+@dataclass(frozen=True)
+class TierSla:
+    """A tier's SLA verdicts in a period (as `TierFigures` counts them)."""
+
+    tier: str
+    sla_counted: int
+    sla_met: int
+
+
+@dataclass(frozen=True)
+class PeriodTrend:
+    """What a trend chart plots for one period, as `timeline_figures` counts it for that
+    period: the windows open at its end (excepted or not), those excepted, and per tier the
+    SLA verdicts that fell in it."""
+
+    start: datetime
+    end: datetime
+    as_of: datetime
+    open_at_end: int
+    excepted_at_end: int
+    tiers: tuple[TierSla, ...]
+
+
 def _check_aware(**values: datetime) -> None:
     for name, value in values.items():
         if timezone.is_naive(value):
             raise ValueError(f"{name} must be timezone-aware")
+
+
+def _check_period(
+    access: Access, fleet: Fleet | None, start: datetime, end: datetime, now: datetime
+) -> None:
+    _check_aware(start=start, end=end, now=now)
+    if start >= end:
+        raise ValueError("the period must start before it ends")
+    if now < start:
+        raise ValueError("the period starts after now")
+    if fleet is not None and (
+        fleet.organization_id != access.organization.pk
+        or (access.fleet_id is not None and access.fleet_id != fleet.pk)
+    ):
+        raise Http404
+
+
+def _scope(
+    access: Access, fleet: Fleet | None, known_at: datetime | None
+) -> tuple[QuerySet[Any], str]:
+    """The exposures counted (or, with `known_at`, their versions then) and the name of the
+    field holding the exposure id."""
+    scope: QuerySet[Any]
+    if known_at is None:
+        scope, exposure_ref = exposures_visible(access), "pk"
+    else:
+        _check_aware(known_at=known_at)
+        scope, exposure_ref = exposure_versions_visible(access, known_at=known_at), "exposure_id"
+    if fleet is not None:
+        scope = scope.filter(fleet=fleet)
+    return scope, exposure_ref
+
+
+def _covered(access: Access, moments: list[datetime], exposure_ref: str) -> list[Q | None]:
+    """For each moment, the condition "a risk exception in force then covers it" (`covers`) on
+    the exposures (`exposure_ref` "pk") or their versions ("exposure_id"); None when none is in
+    force then.
+
+    It is spelled out from the organisation's exceptions (one query, a few rows) instead of a
+    subquery PostgreSQL would run again for every exposure of every figure: that was most of
+    the time of a figure. An exception is its fleet's organisation's (evidence.exceptions), so
+    no other organisation's exception can cover these exposures.
+    """
+    flags = [f"in_force_{n}" for n in range(len(moments))]
+    exceptions = list(
+        RiskException.objects.filter(organization=access.organization)
+        .filter(reduce(or_, (exceptions_in_force(moment) for moment in moments)))
+        .annotate(
+            **{
+                flag: ExpressionWrapper(exceptions_in_force(moment), output_field=BooleanField())
+                for flag, moment in zip(flags, moments, strict=True)
+            }
+        )
+        .order_by("pk")
+        .values_list("exposure_id", "exposure_ref", "advisory_id", "fleet_id", *flags)
+    )
+    conditions = []
+    for n in range(len(moments)):
+        ids: set[int] = set()
+        advisories_of: dict[int, set[int]] = defaultdict(set)
+        for exposure_id, ref, advisory_id, fleet_id, *in_force in exceptions:
+            if not in_force[n]:
+                continue
+            ids |= {pk for pk in (exposure_id, ref) if pk is not None}
+            if ref is None and advisory_id is not None:
+                advisories_of[fleet_id].add(advisory_id)
+        condition = Q(**{f"{exposure_ref}__in": sorted(ids)}) if ids else None
+        for fleet_id, advisory_ids in sorted(advisories_of.items()):
+            pair = Q(fleet_id=fleet_id, advisory_id__in=sorted(advisory_ids))
+            condition = pair if condition is None else condition | pair
+        conditions.append(condition)
+    return conditions
 
 
 def timeline_figures(
@@ -293,99 +406,85 @@ def timeline_figures(
     or reversed period, a period starting after `now`, or a negative `stale_after`.
     """
     now = now or timezone.now()
-    _check_aware(start=start, end=end, now=now)
-    if start >= end:
-        raise ValueError("the period must start before it ends")
-    if now < start:
-        raise ValueError("the period starts after now")
+    return _figures(access, fleet, start, end, now, stale_after, known_at, trend=[])[0]
+
+
+def timeline_overview(
+    access: Access,
+    *,
+    fleet: Fleet | None,
+    start: datetime,
+    end: datetime,
+    trend: list[tuple[datetime, datetime]],
+    now: datetime | None = None,
+) -> tuple[TimelineFigures, list[PeriodTrend]]:
+    """`timeline_figures` of `[start, end)` and `timeline_trend` of the `trend` periods, the
+    windows of both counted in one scan of the exposures (the organisation overview shows
+    both). Raises as those do."""
+    now = now or timezone.now()
+    return _figures(access, fleet, start, end, now, timedelta(days=7), None, trend=trend)
+
+
+def _figures(
+    access: Access,
+    fleet: Fleet | None,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    stale_after: timedelta,
+    known_at: datetime | None,
+    *,
+    trend: list[tuple[datetime, datetime]],
+) -> tuple[TimelineFigures, list[PeriodTrend]]:
+    for begin, until in [(start, end), *trend]:
+        _check_period(access, fleet, begin, until, now)
     if stale_after < timedelta(0):
         raise ValueError("stale_after must not be negative")
-    if fleet is not None and (
-        fleet.organization_id != access.organization.pk
-        or (access.fleet_id is not None and access.fleet_id != fleet.pk)
-    ):
-        raise Http404
     as_of = min(end, now)
 
-    scope: QuerySet[Any]
-    if known_at is None:
-        scope, exposure_ref = exposures_visible(access), "pk"
-    else:
-        _check_aware(known_at=known_at)
-        scope, exposure_ref = exposure_versions_visible(access, known_at=known_at), "exposure_id"
+    scope, exposure_ref = _scope(access, fleet, known_at)
     hosts = hosts_visible(access)
     if fleet is not None:
-        scope = scope.filter(fleet=fleet)
         hosts = hosts.filter(fleet=fleet)
     counted = scope.exclude(closed_reason__in=EXCLUDED_REASONS)
-
-    overlaps = Q(window_start__lt=as_of) & (Q(fixed_at__isnull=True) | Q(fixed_at__gte=start))
-    open_window = Q(window_start__lt=as_of) & (Q(fixed_at__isnull=True) | Q(fixed_at__gte=as_of))
-    covered = Exists(
-        RiskException.objects.filter(exceptions_in_force(as_of)).filter(covers(exposure_ref))
+    ends = [as_of, *(min(until, now) for _begin, until in trend)]
+    per_tier, *trend_counts = window_counts(
+        scope,
+        [
+            (start, as_of),
+            *((begin, until) for (begin, _u), until in zip(trend, ends[1:], strict=True)),
+        ],
+        _covered(access, ends, exposure_ref),
     )
-    excepted_end = open_window & covered
-    open_end = open_window & ~covered
-    overdue_end = open_end & Q(due_at__lt=as_of)
-    fixed_in = Q(fixed_at__gte=start, fixed_at__lt=as_of)
-    met = fixed_in & Q(fixed_at__lte=F("due_at"))
-    missed = (
-        (Q(fixed_at__isnull=True) | Q(fixed_at__gt=F("due_at")))
-        & Q(due_at__lt=as_of, window_start__lt=as_of)
-        & (Q(due_at__gte=start) | Q(window_start__gte=start))
-    )
-    kev = Q(kev_added_at__lt=as_of)
-
-    per_tier = {
-        row["tier"]: row
-        for row in counted.order_by()
-        .values("tier")
-        .annotate(
-            open=Count("pk", filter=open_end),
-            overdue=Count("pk", filter=overdue_end),
-            excepted=Count("pk", filter=excepted_end),
-            sla_counted=Count("pk", filter=met | missed),
-            sla_met=Count("pk", filter=met),
-            no_due_date=Count("pk", filter=Q(due_at__isnull=True) & (open_window | fixed_in)),
-        )
-    }
-    totals = counted.aggregate(
-        exposures=Count("pk", filter=overlaps),
-        open_at_start=Count(
-            "pk",
-            filter=Q(window_start__lt=start) & (Q(fixed_at__isnull=True) | Q(fixed_at__gte=start)),
-        ),
-        opened=Count("pk", filter=Q(window_start__gte=start, window_start__lt=as_of)),
-        fixed=Count("pk", filter=fixed_in),
-        open_at_end=Count("pk", filter=open_window),
-        excepted_at_end=Count("pk", filter=excepted_end),
-        overdue_at_end=Count("pk", filter=overdue_end),
-        kev_open=Count("pk", filter=open_end & kev),
-        kev_open_past_kev_due=Count("pk", filter=open_end & kev & Q(kev_due_at__lt=as_of)),
-        kev_fixed=Count("pk", filter=fixed_in & kev),
-    )
-    excluded = scope.filter(overlaps, closed_reason__in=EXCLUDED_REASONS).count()
+    totals = {name: sum(row[name] for row in per_tier.values()) for name in FIGURES}
 
     remediation: dict[str, list[timedelta]] = defaultdict(list)
     without_fix_date: dict[str, int] = defaultdict(int)
     deployment: list[timedelta] = []
+    # Intervals rather than timestamps: Django reads PostgreSQL timestamps with Python code and
+    # intervals with psycopg's C code, and a quarter has thousands of fixes. `since_fix` is
+    # empty exactly when the fix date is; `remediation` is only read when it is not.
     fixed_rows = (
-        counted.filter(fixed_in)
+        counted.filter(fixed_at__gte=start, fixed_at__lt=as_of)
         .order_by()
-        .values_list("tier", "window_start", "fix_available_at", "fixed_at", "host_id")
+        .annotate(
+            fixed=F("fixed_at") - Value(as_of, output_field=DateTimeField()),
+            since_fix=F("fixed_at") - F("fix_available_at"),
+            remediation=F("fixed_at") - Greatest("fix_available_at", "window_start"),
+        )
+        .values_list("tier", "fixed", "since_fix", "remediation", "host_id")
     )
-    first_seen_of = _first_seen(hosts, known_at)
+    first_seen_of = _first_seen(hosts, known_at, as_of)
     zero = timedelta(0)
-    for tier, window_start, fix_available, fixed_at, host_id in fixed_rows:
-        first_seen = first_seen_of.get(host_id)
-        if fixed_at is None:  # excluded by the filter; for the type checker
-            continue
-        if fix_available is None:
+    for tier, fixed, since_fix, since_start_or_fix, host_id in fixed_rows:
+        if since_fix is None:
             without_fix_date[tier] += 1
             continue
-        remediation[tier].append(max(fixed_at - max(fix_available, window_start), zero))
-        deploy_from = max(fix_available, first_seen) if first_seen else fix_available
-        deployment.append(max(fixed_at - deploy_from, zero))
+        remediation[tier].append(max(since_start_or_fix, zero))
+        # fixed_at - max(fix, first seen) = min(fixed_at - fix, fixed_at - first seen)
+        first_seen = first_seen_of.get(host_id)
+        since_deployable = since_fix if first_seen is None else min(since_fix, fixed - first_seen)
+        deployment.append(max(since_deployable, zero))
 
     empty = dict.fromkeys(
         ("open", "overdue", "excepted", "sla_counted", "sla_met", "no_due_date"), 0
@@ -410,7 +509,7 @@ def timeline_figures(
         for row in [per_tier.get(tier, empty)]
     )
 
-    return TimelineFigures(
+    figures = TimelineFigures(
         fleet_slug=fleet.slug if fleet is not None else None,
         start=start,
         end=end,
@@ -423,11 +522,11 @@ def timeline_figures(
         opened=totals["opened"],
         fixed=totals["fixed"],
         open_at_end=totals["open_at_end"],
-        excepted_at_end=totals["excepted_at_end"],
-        overdue_at_end=totals["overdue_at_end"],
-        excluded_not_affected_or_excepted=excluded,
+        excepted_at_end=totals["excepted"],
+        overdue_at_end=totals["overdue"],
+        excluded_not_affected_or_excepted=totals["excluded"],
         tiers=tiers,
-        upstream_lag=_upstream_lag(counted, start, as_of),
+        upstream_lag=_upstream_lag(scope, counted, start, as_of),
         deployment_lag=Durations.of(deployment),
         deployment_lag_without_fix_date=sum(without_fix_date.values()),
         kev_open=totals["kev_open"],
@@ -435,14 +534,46 @@ def timeline_figures(
         kev_fixed=totals["kev_fixed"],
         stale_hosts=_stale_hosts(hosts, as_of, as_of - stale_after, known_at),
     )
+    return figures, _trend(trend, ends[1:], trend_counts)
+
+
+def _trend(
+    periods: list[tuple[datetime, datetime]],
+    ends: list[datetime],
+    counts: list[dict[str, dict[str, int]]],
+) -> list[PeriodTrend]:
+    return [
+        PeriodTrend(
+            start=start,
+            end=end,
+            as_of=as_of,
+            open_at_end=sum(row["open_at_end"] for row in per_tier.values()),
+            excepted_at_end=sum(row["excepted"] for row in per_tier.values()),
+            tiers=tuple(
+                TierSla(tier, row["sla_counted"], row["sla_met"])
+                for tier, row in sorted(per_tier.items())
+                if row["sla_counted"]
+            ),
+        )
+        for (start, end), as_of, per_tier in zip(periods, ends, counts, strict=True)
+    ]
 
 
 def _upstream_lag(
-    counted: QuerySet[Any], start: datetime, as_of: datetime
+    scope: QuerySet[Any], counted: QuerySet[Any], start: datetime, as_of: datetime
 ) -> tuple[tuple[str, Durations], ...]:
+    # A group's latest fix is in the period only if one of its fixes is, so only the advisories
+    # with a fix since `start` are grouped (in an organisation with a history, few of them),
+    # named in the query so that PostgreSQL reads their rows through the advisory index.
+    fixed_since = set(
+        scope.filter(fix_available_at__gte=start).order_by().values_list("advisory_id", flat=True)
+    )
     groups = (
         counted.filter(
-            published_at__isnull=False, fix_available_at__isnull=False, window_start__lt=as_of
+            published_at__isnull=False,
+            fix_available_at__isnull=False,
+            window_start__lt=as_of,
+            advisory_id__in=sorted(fixed_since),
         )
         .order_by()
         .values("advisory_id", "package_distro")
@@ -471,28 +602,36 @@ def _fleets_at(access: Access, known_at: datetime | None) -> int:
     return fleets.count()
 
 
-def _first_seen(hosts: QuerySet[Host], known_at: datetime | None) -> dict[int, datetime | None]:
-    """Each host's first sighting: its earliest snapshot (as known at `known_at`, from the
-    snapshots received by then), else when it was registered."""
-    if known_at is None:
-        return dict(hosts.values_list("pk", "first_seen_at"))
-    earliest = hosts.annotate(
-        first=Min(
-            "sboms__snapshot_at",
-            filter=Q(sboms__status=SbomStatus.INGESTED, sboms__received_at__lte=known_at),
+def _first_seen(
+    hosts: QuerySet[Host], known_at: datetime | None, as_of: datetime
+) -> dict[int, timedelta | None]:
+    """Each host's first sighting (its earliest snapshot, as known at `known_at` from the
+    snapshots received by then, else when it was registered), as its interval from `as_of`
+    (see `timeline_figures` for why)."""
+    first: Any = F("first_seen_at")
+    if known_at is not None:
+        taken = Q(sboms__status=SbomStatus.INGESTED, sboms__received_at__lte=known_at)
+        first = Coalesce(Min("sboms__snapshot_at", filter=taken), F("created_at"))
+    since = hosts.annotate(
+        since=ExpressionWrapper(
+            first - Value(as_of, output_field=DateTimeField()), output_field=DurationField()
         )
-    ).values_list("pk", "first", "created_at")
-    return {pk: first or created for pk, first, created in earliest}
+    ).values_list("pk", "since")
+    return dict(since)
 
 
 def _stale_hosts(
     hosts: QuerySet[Host], as_of: datetime, stale_before: datetime, known_at: datetime | None
 ) -> tuple[StaleHost, ...]:
-    taken = Q(sboms__status=SbomStatus.INGESTED, sboms__snapshot_at__lt=as_of)
+    # Each host's newest snapshot before `as_of`, read from the (host, status, snapshot_at)
+    # index one host at a time rather than by grouping every snapshot of the organisation.
+    taken = SbomDocument.objects.filter(
+        host=OuterRef("pk"), status=SbomStatus.INGESTED, snapshot_at__lt=as_of
+    )
     if known_at is not None:
-        taken &= Q(sboms__received_at__lte=known_at)
+        taken = taken.filter(received_at__lte=known_at)
     newest = _hosts_at(hosts, as_of, known_at).annotate(
-        last_snapshot=Max("sboms__snapshot_at", filter=taken)
+        last_snapshot=Subquery(taken.order_by("-snapshot_at").values("snapshot_at")[:1])
     )
     stale = newest.filter(Q(last_snapshot__isnull=True) | Q(last_snapshot__lt=stale_before))
     return tuple(

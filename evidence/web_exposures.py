@@ -63,14 +63,14 @@ def exposures_for_page(access: Access, params: Any) -> tuple[QuerySet[Exposure],
             bound = datetime.combine(parsed + timedelta(days=shift), time(), tzinfo=UTC)
             query = query.filter(**{f"window_start__{lookup}": bound})
     order = SORTS.get(params.get("sort", ""), SORTS["-opened"])
-    return query.prefetch_related("advisory__aliases").order_by(*order), problems
+    return query.order_by(*order), problems
 
 
 @org_view()
 def exposure_list(request: HttpRequest, access: Access) -> HttpResponse | StreamingHttpResponse:
     query, problems = exposures_for_page(access, request.GET)
     if request.GET.get("format") == "csv":
-        return _csv(request, access, query)
+        return _csv(request, access, query.prefetch_related("advisory__aliases"))  # the CVEs
     page = Paginator(query, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)

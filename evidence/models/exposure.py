@@ -125,6 +125,32 @@ class Exposure(models.Model):
             models.Index(
                 fields=["package_type", "package_distro", "package_name"], name="exposure_name"
             ),
+            # The Exposures page's sorts (newest or oldest first, due soonest or latest, by tier;
+            # by host: evidence.Host's hostname index), read in order up to the page shown
+            # instead of sorting every exposure of the organisation.
+            models.Index(
+                fields=["organization", "window_start", "id"], name="exposure_org_started"
+            ),
+            models.Index(fields=["organization", "due_at", "id"], name="exposure_org_due"),
+            models.Index(fields=["organization", "tier", "due_at", "id"], name="exposure_org_tier"),
+            # A fleet's open exposures per host, tier and advisory (the fleet page), read from
+            # the index alone.
+            models.Index(
+                fields=["fleet", "organization", "host", "tier", "advisory", "closed_reason"],
+                condition=Q(fixed_at__isnull=True),
+                name="exposure_fleet_open",
+            ),
+            # The few known-exploited exposures, counted apart from the others (timeline_counts).
+            models.Index(
+                fields=["organization"],
+                condition=Q(kev_added_at__isnull=False),
+                name="exposure_org_kev",
+            ),
+            # The advisories whose fix became available in a period (upstream lag).
+            models.Index(
+                fields=["organization", "fix_available_at", "advisory"],
+                name="exposure_org_fix_available",
+            ),
         ]
 
     def __str__(self) -> str:

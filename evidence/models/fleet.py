@@ -81,6 +81,8 @@ class Host(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["fleet", "hostname"], name="host_unique_in_fleet"),
         ]
+        # Host lists, and the Exposures page sorted by host, read hosts in hostname order.
+        indexes = [models.Index(fields=["hostname"], name="host_hostname")]
 
     def __str__(self) -> str:
         return self.hostname

@@ -11,6 +11,7 @@ building the packet of a past period again later gives the same figures; the man
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +31,7 @@ from evidence.models import (
     exceptions_in_force,
 )
 from evidence.sla.profiles import profile_digest, profile_load
-from evidence.timeline import TimelineFigures, timeline_figures
+from evidence.timeline import PeriodTrend, TimelineFigures, timeline_figures
 
 ROWS_SHOWN = 100  # table rows printed per evidence table; the counts are always complete
 FRAMEWORK_SECTIONS = (
@@ -146,7 +147,7 @@ def _monthly(evaluated: Evaluated, packet: AuditPacket) -> list[tuple[str, Timel
 
 
 def charts_for(
-    figures: TimelineFigures, monthly: list[tuple[str, TimelineFigures]]
+    figures: TimelineFigures, monthly: Sequence[tuple[str, TimelineFigures | PeriodTrend]]
 ) -> dict[str, Chart]:
     tiers = [t.tier or "none" for t in figures.tiers]
     charts = {
