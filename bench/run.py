@@ -65,7 +65,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
-    from bench import dashboard, feeds, ingest, matching, packet, skeleton
+    from bench import dashboard, feeds, ingest, load, matching, packet, skeleton
 
     results: list[dict[str, Any]] = []
     results += skeleton.run()
@@ -74,6 +74,7 @@ def main() -> None:
     results += matching.run()
     results += packet.run()
     results += dashboard.run()
+    results += load.run()  # its own database and processes (gunicorn, two workers)
 
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     headers = ["name", "value", "baseline", "ratio", "target", "note"]
