@@ -281,8 +281,9 @@ AXES_CLIENT_IP_CALLABLE = "portal.accounts.lockout.login_client_ip"
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
 # Reverse proxies in front of the web service that append to X-Forwarded-For (0: none, the
-# client address is REMOTE_ADDR). Too high a number lets clients choose their own address.
-LOGIN_TRUSTED_PROXIES = env_int("LOGIN_TRUSTED_PROXIES", 0)
+# client is REMOTE_ADDR); used by the sign-in throttle and the early-access rate limits. Too
+# high a number lets clients choose their own address.
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 # API tokens expire this many days after they are issued unless given their own date (0: never).
 API_TOKEN_LIFETIME_DAYS = env_int("API_TOKEN_LIFETIME_DAYS", 365)
 # End of security (issue 9) -----------------------------------------------------------------
@@ -326,9 +327,7 @@ EARLY_ACCESS_INVITATION_DAYS = env_int("EARLY_ACCESS_INVITATION_DAYS", 7)  # set
 EARLY_ACCESS_RATE_WINDOW_SECONDS = env_int("EARLY_ACCESS_RATE_WINDOW_SECONDS", 3600)
 EARLY_ACCESS_RATE_PER_CLIENT = env_int("EARLY_ACCESS_RATE_PER_CLIENT", 20)
 EARLY_ACCESS_RATE_PER_EMAIL = env_int("EARLY_ACCESS_RATE_PER_EMAIL", 5)
-# Reverse proxies in front of the web service that append to X-Forwarded-For (0: none, the
-# client address is REMOTE_ADDR). Too high a number lets clients choose their own address.
-EARLY_ACCESS_TRUSTED_PROXIES = env_int("EARLY_ACCESS_TRUSTED_PROXIES", 0)
+# (The client address is counted as TRUSTED_PROXIES says, see the security block.)
 EARLY_ACCESS_MAX_BODY_BYTES = env_int("EARLY_ACCESS_MAX_BODY_BYTES", 16 * 1024)
 # Retention (a daily beat task): unconfirmed registrations are deleted, rejected ones erased.
 EARLY_ACCESS_UNCONFIRMED_DAYS = env_int("EARLY_ACCESS_UNCONFIRMED_DAYS", 30)

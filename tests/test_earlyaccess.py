@@ -347,7 +347,7 @@ def test_forwarded_for_is_trusted_only_behind_a_configured_proxy(settings, send)
     assert register(send, spoofing[0], work_email="a@x.example").status_code == 302
     assert register(send, spoofing[1], work_email="b@x.example").status_code == 429
 
-    settings.EARLY_ACCESS_TRUSTED_PROXIES = 1
+    settings.TRUSTED_PROXIES = 1
     proxied = [
         Client(REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR=f"1.2.3.4, 198.51.100.{n}")
         for n in (1, 2)

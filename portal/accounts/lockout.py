@@ -6,7 +6,6 @@ arrive over HTTP are counted: API tokens and sessions never pass through `authen
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from axes.backends import AxesStandaloneBackend  # type: ignore[import-untyped]
@@ -15,6 +14,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+
+from portal.client_ip import client_ip
 
 
 class LoginThrottleBackend(AxesStandaloneBackend):
@@ -37,21 +38,9 @@ class LoginThrottleBackend(AxesStandaloneBackend):
 
 
 def login_client_ip(request: HttpRequest) -> str | None:
-    """The client's address as our trusted proxies saw it (LOGIN_TRUSTED_PROXIES), or None.
-
-    Without trusted proxies X-Forwarded-For is ignored: clients could write it themselves and
-    so escape the throttle by inventing a new address for every attempt."""
-    raw = request.META.get("REMOTE_ADDR", "")
-    proxies = settings.LOGIN_TRUSTED_PROXIES
-    if proxies > 0:
-        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        hops = [h for h in hops if h]
-        if len(hops) >= proxies:
-            raw = hops[-proxies]
-    try:
-        return str(ipaddress.ip_address(raw))
-    except ValueError:
-        return None
+    """The client's address as our trusted proxies saw it (`portal.client_ip`), or None."""
+    address = client_ip(request)
+    return str(address) if address is not None else None
 
 
 def lockout_response(

@@ -15,25 +15,17 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
+from portal.client_ip import client_ip
+
 KEY_PREFIX = "earlyaccess:rate"
 
 
 def client_address(request: HttpRequest) -> str:
-    """The client's address as our trusted proxies saw it; IPv6 clients by their /64, since one
-    host usually holds a whole /64."""
-    raw = request.META.get("REMOTE_ADDR", "")
-    proxies = settings.EARLY_ACCESS_TRUSTED_PROXIES
-    if proxies > 0:
-        # Each trusted proxy appends the address it received from; the right-most entries are
-        # theirs, anything further left the client could have written itself.
-        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        hops = [h for h in hops if h]
-        if len(hops) >= proxies:
-            raw = hops[-proxies]
-    try:
-        address = ipaddress.ip_address(raw)
-    except ValueError:
-        return raw[:64] or "unknown"
+    """The client's address as our trusted proxies saw it (`portal.client_ip`); IPv6 clients by
+    their /64, since one host usually holds a whole /64."""
+    address = client_ip(request)
+    if address is None:
+        return request.META.get("REMOTE_ADDR", "")[:64] or "unknown"
     if address.version == 6:
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return str(address)
