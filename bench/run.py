@@ -1,5 +1,7 @@
 """Patchproof benchmarks: `make bench`. Prints a table and writes bench/results.json.
 
+`bench/run.py feeds ingest` runs only the benches named (and writes nothing).
+
 Runs against PostgreSQL (`DATABASE_URL`, default a `patchproof_bench` database on
 127.0.0.1), because that is where the figures matter. That database is dropped, created and
 migrated afresh for every run, so that the figures do not depend on what earlier runs left in
@@ -67,16 +69,27 @@ def main() -> None:
 
     from bench import dashboard, feeds, ingest, load, matching, packet, skeleton
 
+    benches = {
+        "skeleton": skeleton,
+        "ingest": ingest,
+        "feeds": feeds,
+        "matching": matching,
+        "packet": packet,
+        "dashboard": dashboard,
+        "load": load,  # its own database and processes (gunicorn, two workers)
+    }
+    chosen = sys.argv[1:] or list(benches)
+    unknown = [name for name in chosen if name not in benches]
+    if unknown:
+        raise SystemExit(f"unknown bench {', '.join(unknown)}; choose from {', '.join(benches)}")
     results: list[dict[str, Any]] = []
-    results += skeleton.run()
-    results += ingest.run()
-    results += feeds.run()
-    results += matching.run()
-    results += packet.run()
-    results += dashboard.run()
-    results += load.run()  # its own database and processes (gunicorn, two workers)
+    for name in chosen:
+        results += benches[name].run()
 
-    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    # Only a full run replaces the recorded figures: a partial one (`bench/run.py feeds`) is
+    # for working on one figure and only prints.
+    if chosen == list(benches):
+        (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     headers = ["name", "value", "baseline", "ratio", "target", "note"]
     rows = [
         [
@@ -94,7 +107,8 @@ def main() -> None:
     print("  ".join("-" * w for w in widths))
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
-    print(f"\nwritten: {ROOT / 'bench' / 'results.json'}")
+    if chosen == list(benches):
+        print(f"\nwritten: {ROOT / 'bench' / 'results.json'}")
 
 
 if __name__ == "__main__":
