@@ -78,6 +78,8 @@ _PACKAGE_COLUMN_NAMES = (
     "distro", "cpe", "supplier", "licenses", "hashes",
 )  # fmt: skip
 _PACKAGE_COLUMNS = ", ".join(_PACKAGE_COLUMN_NAMES)
+# The PostgreSQL types of the interval columns `_insert_intervals` writes, for binary COPY.
+_INTERVAL_TYPES = ["int8", "int8", "timestamptz", "timestamptz", "int8", "int8"]
 
 
 def _json_text(value: tuple[Any, ...]) -> str:
@@ -135,13 +137,12 @@ def packages_upsert(
         if component.purl not in wanted:
             wanted[component.purl] = component
     ids: dict[str, int] = {}
-    pending: dict[str, int] = {}
-    for purl in wanted:
-        pk = known.get(purl) if known else None
-        if pk is None:
-            pending[purl] = purl_hash(purl)
-        else:
-            ids[purl] = pk
+    if known:
+        for purl in wanted:
+            pk = known.get(purl)
+            if pk is not None:
+                ids[purl] = pk
+    pending = {purl: purl_hash(purl) for purl in wanted if purl not in ids}
     for _ in range(_ROUNDS):
         if not pending:
             return ids
@@ -236,7 +237,9 @@ def _insert_intervals(rows: Sequence[_NewInterval]) -> None:
         columns = "host_id, package_id, present_from, present_until, opened_by_id, closed_by_id"
         with connection.cursor() as cursor:
             raw = cursor.cursor  # the psycopg cursor, for COPY
-            with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            # Binary: the server then parses no timestamps (a tenth of the COPY's time).
+            with raw.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(_INTERVAL_TYPES)
                 write = copy.write_row
                 for row in rows:
                     write(row)

@@ -54,6 +54,14 @@ def licence_expression(text: str) -> str:
     return text
 
 
+# purl string -> its parse (a pure function of the string), for the purls seen lately: a
+# host's next snapshot, and the other hosts of a fleet, repeat most of them. Cleared when full,
+# like the purl query cache; only purls of ordinary length are kept, so that it stays a few MB
+# whatever a hostile document holds.
+_purls: dict[str, Purl] = {}
+_PURLS_KEPT = 16_384
+_PURL_KEPT_CHARS = 256
+
 # Components are built on the hot path with tuple.__new__, which skips the named tuple's
 # Python-level __new__ (keywords, defaults: half as much again); tests/sbom/test_cyclonedx.py
 # checks that both give equal components.
@@ -215,14 +223,19 @@ class ComponentBuilder:
                 if len(text) > limits.max_string:
                     self.check_length(text, what="component licence", where=where)
 
-        parsed = None
-        if purl:
+        parsed = _purls.get(purl) if purl else None
+        if parsed is None and purl:
             try:
                 parsed = purl_fast(purl) or purl_slow(purl)
             except ValueError as exc:
                 self._findings.add(
                     "purl", f"{where}: {purl[:200]!r} is not a valid package URL ({exc})"
                 )
+            else:
+                if len(purl) <= _PURL_KEPT_CHARS:
+                    if len(_purls) >= _PURLS_KEPT:
+                        _purls.clear()
+                    _purls[purl] = parsed
         if parsed is None:
             parsed = self._derive(
                 where=where, name=name, version=version, namespace=namespace, cpe=cpe

@@ -104,6 +104,14 @@ def _text(entry: dict[str, Any], key: str, where: str) -> str:
 def _hashes(hashes: Any, where: str, builder: ComponentBuilder) -> tuple[tuple[str, str], ...]:
     if type(hashes) is not list:
         return ()
+    if len(hashes) == 1:  # the common case: one hash, already normalised
+        item = hashes[0]
+        if type(item) is dict:
+            alg, content = item.get("alg"), item.get("content")
+            if type(alg) is str and type(content) is str:
+                normalised = ALGORITHMS.get(alg)
+                if normalised and len(content) <= 1024 and _hex(content):
+                    return ((normalised, content),)
     out = []
     for item in hashes:
         if type(item) is dict:

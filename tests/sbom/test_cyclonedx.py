@@ -317,3 +317,30 @@ def test_cyclonedx_fixtures_read_one_component_at_a_time(
         else:
             assert streamed.components == whole.components, path.name
             assert streamed.warnings == whole.warnings, path.name
+
+
+def test_a_document_read_again_with_its_purls_cached_gives_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Purl parses are kept between documents (components._purls); a second read, from the
+    cache, and a read with the cache cleared before every purl give the same result, warnings
+    (an invalid purl is never cached) included."""
+    from evidence.sbom import components as components_module
+
+    data = bom(
+        [
+            {"type": "library", "name": "a", "purl": "pkg:rpm/fedora/a@1.0-1.fc40?arch=x86_64"},
+            {"type": "library", "name": "b", "purl": "pkg:npm/%40scope/B@2"},
+            {"type": "library", "name": "c", "purl": "not a purl"},
+            {"type": "library", "name": "a2", "purl": "pkg:rpm/fedora/a@1.0-1.fc40?arch=x86_64"},
+        ]
+    )
+    components_module._purls.clear()
+    first = sbom_parse(data)
+    assert "pkg:rpm/fedora/a@1.0-1.fc40?arch=x86_64" in components_module._purls
+    assert "not a purl" not in components_module._purls
+    cached = sbom_parse(data)
+    monkeypatch.setattr(components_module, "_PURLS_KEPT", 0)
+    uncached = sbom_parse(data)
+    assert first == cached == uncached
+    assert any("not a valid package URL" in warning for warning in cached.warnings)
