@@ -92,8 +92,11 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
+    Aggregate,
     BooleanField,
+    Count,
     DateTimeField,
     DurationField,
     ExpressionWrapper,
@@ -106,7 +109,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.http import Http404
 from django.utils import timezone
 
@@ -455,36 +458,15 @@ def _figures(
             *((begin, until) for (begin, _u), until in zip(trend, ends[1:], strict=True)),
         ],
         _covered(access, ends, exposure_ref),
+        summary_from=1,  # the trend's periods: `_trend` reads only the summary figures
     )
     totals = {name: sum(row[name] for row in per_tier.values()) for name in FIGURES}
 
-    remediation: dict[str, list[timedelta]] = defaultdict(list)
-    without_fix_date: dict[str, int] = defaultdict(int)
-    deployment: list[timedelta] = []
-    # Intervals rather than timestamps: Django reads PostgreSQL timestamps with Python code and
-    # intervals with psycopg's C code, and a quarter has thousands of fixes. `since_fix` is
-    # empty exactly when the fix date is; `remediation` is only read when it is not.
-    fixed_rows = (
-        counted.filter(fixed_at__gte=start, fixed_at__lt=as_of)
-        .order_by()
-        .annotate(
-            fixed=F("fixed_at") - Value(as_of, output_field=DateTimeField()),
-            since_fix=F("fixed_at") - F("fix_available_at"),
-            remediation=F("fixed_at") - Greatest("fix_available_at", "window_start"),
-        )
-        .values_list("tier", "fixed", "since_fix", "remediation", "host_id")
-    )
-    first_seen_of = _first_seen(hosts, known_at, as_of)
-    zero = timedelta(0)
-    for tier, fixed, since_fix, since_start_or_fix, host_id in fixed_rows:
-        if since_fix is None:
-            without_fix_date[tier] += 1
-            continue
-        remediation[tier].append(max(since_start_or_fix, zero))
-        # fixed_at - max(fix, first seen) = min(fixed_at - fix, fixed_at - first seen)
-        first_seen = first_seen_of.get(host_id)
-        since_deployable = since_fix if first_seen is None else min(since_fix, fixed - first_seen)
-        deployment.append(max(since_deployable, zero))
+    fixes = counted.filter(fixed_at__gte=start, fixed_at__lt=as_of).order_by()
+    if connection.vendor == "postgresql" and known_at is None:
+        remediation, without_fix_date, deployment = _fix_durations_in_database(fixes)
+    else:
+        remediation, without_fix_date, deployment = _fix_durations(fixes, hosts, known_at, as_of)
 
     empty = dict.fromkeys(
         ("open", "overdue", "excepted", "sla_counted", "sla_met", "no_due_date"), 0
@@ -502,7 +484,7 @@ def _figures(
             sla_met=row["sla_met"],
             sla_percent=_percent(row["sla_met"], row["sla_counted"]),
             no_due_date=row["no_due_date"],
-            time_to_remediate=Durations.of(remediation.get(tier, [])),
+            time_to_remediate=remediation.get(tier, _NO_DURATIONS),
             remediated_without_fix_date=without_fix_date.get(tier, 0),
         )
         for tier in sorted(shown)
@@ -527,7 +509,7 @@ def _figures(
         excluded_not_affected_or_excepted=totals["excluded"],
         tiers=tiers,
         upstream_lag=_upstream_lag(scope, counted, start, as_of),
-        deployment_lag=Durations.of(deployment),
+        deployment_lag=deployment,
         deployment_lag_without_fix_date=sum(without_fix_date.values()),
         kev_open=totals["kev_open"],
         kev_open_past_kev_due=totals["kev_open_past_kev_due"],
@@ -535,6 +517,126 @@ def _figures(
         stale_hosts=_stale_hosts(hosts, as_of, as_of - stale_after, known_at),
     )
     return figures, _trend(trend, ends[1:], trend_counts)
+
+
+_NO_DURATIONS = Durations(0, None, None)
+
+
+_FixDurations = tuple[dict[str, Durations], dict[str, int], Durations]
+
+
+def _fix_durations_in_database(fixes: QuerySet[Any]) -> _FixDurations:
+    """`_fix_durations` of the figures as they stand now, computed by PostgreSQL: its
+    percentile_disc (`_Percentile`) instead of every fix of the period sent here to be sorted,
+    most of the overview's time once. The figures are the same (tests/test_timeline.py
+    compares the two)."""
+    zero = timedelta(0)
+    with_fix_date = Q(fix_available_at__isnull=False)
+    remediation_time = Greatest(
+        F("fixed_at") - Greatest("fix_available_at", "window_start"),
+        Value(zero),
+        output_field=DurationField(),
+    )
+    per_tier = (
+        fixes.values("tier")
+        .annotate(
+            measured=Count("tier", filter=with_fix_date),
+            unmeasured=Count("tier", filter=~with_fix_date),
+            p50=_Percentile(50, remediation_time, filter=with_fix_date),
+            p90=_Percentile(90, remediation_time, filter=with_fix_date),
+        )
+        .values_list("tier", "measured", "unmeasured", "p50", "p90")
+    )
+    remediation: dict[str, Durations] = {}
+    without_fix_date: dict[str, int] = {}
+    for tier, measured, unmeasured, p50, p90 in per_tier:
+        if measured:
+            remediation[tier] = Durations(measured, _days(p50), _days(p90))
+        if unmeasured:
+            without_fix_date[tier] = unmeasured
+    # LEAST and GREATEST pass over an empty first sighting: the fix date alone counts.
+    deployment_time = Greatest(
+        Least(
+            F("fixed_at") - F("fix_available_at"),
+            F("fixed_at") - F("host__first_seen_at"),
+            output_field=DurationField(),
+        ),
+        Value(zero),
+        output_field=DurationField(),
+    )
+    lag = fixes.filter(with_fix_date).aggregate(
+        n=Count("*"),
+        p50=_Percentile(50, deployment_time),
+        p90=_Percentile(90, deployment_time),
+    )
+    return (
+        remediation,
+        without_fix_date,
+        Durations(lag["n"], _days(lag["p50"]), _days(lag["p90"])),
+    )
+
+
+def _fix_durations(
+    fixes: QuerySet[Any], hosts: QuerySet[Host], known_at: datetime | None, as_of: datetime
+) -> _FixDurations:
+    """Of the period's fixes (`fixes`, already without the excluded ones): the time to
+    remediate per tier, the number per tier without a fix date (no remediation or deployment
+    time can be measured for those), and the deployment lag of them all. Time to remediate:
+    fixed_at - max(fix available, window start); deployment lag: fixed_at - max(fix available,
+    the host's first sighting, as known at `known_at`); both at least zero."""
+    zero = timedelta(0)
+    times: dict[str, list[timedelta]] = defaultdict(list)
+    missing: dict[str, int] = defaultdict(int)
+    deployment: list[timedelta] = []
+    # Intervals rather than timestamps: Django reads PostgreSQL timestamps with Python code and
+    # intervals with psycopg's C code. `since_fix` is empty exactly when the fix date is;
+    # `remediation` is only read when it is not.
+    rows = fixes.annotate(
+        fixed=F("fixed_at") - Value(as_of, output_field=DateTimeField()),
+        since_fix=F("fixed_at") - F("fix_available_at"),
+        remediation=F("fixed_at") - Greatest("fix_available_at", "window_start"),
+    ).values_list("tier", "fixed", "since_fix", "remediation", "host_id")
+    first_seen_of = _first_seen(hosts, known_at, as_of)
+    for tier, fixed, since_fix, since_start_or_fix, host_id in rows:
+        if since_fix is None:
+            missing[tier] += 1
+            continue
+        times[tier].append(max(since_start_or_fix, zero))
+        # fixed_at - max(fix, first seen) = min(fixed_at - fix, fixed_at - first seen)
+        first_seen = first_seen_of.get(host_id)
+        since_deployable = since_fix if first_seen is None else min(since_fix, fixed - first_seen)
+        deployment.append(max(since_deployable, zero))
+    return (
+        {tier: Durations.of(values) for tier, values in times.items()},
+        dict(missing),
+        Durations.of(deployment),
+    )
+
+
+class _Percentile(Aggregate):
+    """PostgreSQL's percentile_disc: the nearest-rank percentile, as `percentile` computes it.
+
+    percentile_disc(f) takes the value at rank ceil(f * n), computed in floating point, where
+    `percentile` computes ceil(p * n / 100) in integers: 0.9 * 10 is 9.000000000000002 in
+    floating point, and its ceiling 10, not 9. Asking for f = p/100 - 1e-9 gives the integer
+    rank for every n below 10^8: p * n / 100 is a whole number or at least 0.02 above one
+    (p is a whole number), the float error is far below 1e-9 * n, and 1e-9 * n is below 0.02."""
+
+    function = "percentile_disc"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    allow_distinct = False
+
+    def __init__(self, p: int, expression: Any, **extra: Any) -> None:
+        if not 0 < p <= 100:
+            raise ValueError("p must be in (0, 100]")
+        fraction = percentile_fraction(p)
+        super().__init__(expression, fraction=fraction, output_field=DurationField(), **extra)
+
+
+def percentile_fraction(p: int) -> str:
+    """The fraction to ask percentile_disc for, for the nearest-rank p-th percentile (see
+    `_Percentile`), as SQL."""
+    return repr(p / 100 - 1e-9) if p < 100 else "1"
 
 
 def _trend(

@@ -89,10 +89,9 @@ def fleet_detail(request: HttpRequest, access: Access, fleet: str) -> HttpRespon
     context = {
         "access": access,
         "fleet": obj,
-        "hosts": selectors.hosts_visible(access).filter(fleet=obj),
         "sboms": selectors.sboms_visible(access).filter(fleet=obj)[:20],
         "sla_changes": obj.sla_changes.select_related("changed_by").order_by("-changed_at")[:20],
-        **web_evidence.fleet_figures(access, obj),
+        **web_evidence.fleet_figures(access, obj, request.GET.get("page")),
     }
     return render(request, "evidence/fleet_detail.html", context)
 

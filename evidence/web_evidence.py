@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -122,9 +123,14 @@ def advisory_detail(request: HttpRequest, access: Access, advisory_id: int) -> H
     return render(request, "evidence/advisory_detail.html", context)
 
 
-def fleet_figures(access: Access, fleet: Fleet) -> dict[str, object]:
-    """The fleet page's figures in three queries, whatever its size: each host's open exposures
-    per tier, the advisories with most open exposures, and whether its inventory is stale."""
+HOSTS_PER_PAGE = 100
+
+
+def fleet_figures(access: Access, fleet: Fleet, page: str | None = None) -> dict[str, object]:
+    """The fleet page's figures in four queries, whatever its size: each host's open exposures
+    per tier and whether its inventory is stale, `HOSTS_PER_PAGE` hosts a page (by hostname;
+    a fleet of thousands would otherwise be a page of thousands of rows), and the advisories
+    with most open exposures."""
     open_now = (
         selectors.exposures_visible(access)
         .filter(fleet=fleet, fixed_at__isnull=True)
@@ -137,13 +143,17 @@ def fleet_figures(access: Access, fleet: Fleet) -> dict[str, object]:
         per_host[host_id][tier] = count
     tiers = sorted({tier for counts in per_host.values() for tier in counts})
     stale_before = timezone.now() - timedelta(days=7)
+    host_page = Paginator(
+        selectors.hosts_visible(access).filter(fleet=fleet).order_by("hostname", "pk"),
+        HOSTS_PER_PAGE,
+    ).get_page(page)
     hosts = [
         {
             "host": host,
             "stale": host.last_seen_at is None or host.last_seen_at < stale_before,
             "tiers": [per_host[host.pk].get(tier, 0) for tier in tiers],
         }
-        for host in selectors.hosts_visible(access).filter(fleet=fleet).order_by("hostname")
+        for host in host_page.object_list
     ]
     top = (
         open_now.order_by()
@@ -151,4 +161,9 @@ def fleet_figures(access: Access, fleet: Fleet) -> dict[str, object]:
         .annotate(hosts=Count("host_id", distinct=True))
         .order_by("-hosts", "advisory__external_id")[:10]
     )
-    return {"tiers": tiers, "host_rows": hosts, "top_advisories": list(top)}
+    return {
+        "tiers": tiers,
+        "host_rows": hosts,
+        "host_page": host_page,
+        "top_advisories": list(top),
+    }

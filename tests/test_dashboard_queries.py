@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
@@ -41,8 +42,17 @@ from evidence.selectors import (
     exposures_visible,
     feeds_health,
     feeds_not_ok,
+    hosts_visible,
 )
-from evidence.timeline import timeline_figures, timeline_overview
+from evidence.timeline import (
+    _fix_durations,
+    _fix_durations_in_database,
+    percentile,
+    percentile_fraction,
+    timeline_figures,
+    timeline_overview,
+)
+from evidence.timeline_counts import EXCLUDED_REASONS
 from portal.accounts.access import Access
 from portal.accounts.models import Membership, Organization, Role
 from tests.factories import UserFactory
@@ -55,7 +65,7 @@ ADVISORIES = 8  # one exposure of each per host, each of another kind (see `_exp
 # The most queries each page may issue, whatever the fleet's size.
 PAGES = {
     "overview": ("/", 23),
-    "fleet": ("/fleets/web/", 12),
+    "fleet": ("/fleets/web/", 13),
     "exposures": ("/exposures/", 9),
     "exposures filtered": ("/exposures/?status=overdue&tier=P2&kev=false", 9),
     "exposures page 2 by due date": ("/exposures/?sort=due&page=2", 9),
@@ -280,3 +290,53 @@ def test_the_overview_lists_the_feeds_feeds_health_calls_not_ok() -> None:
     expected = [h.source.slug for h in feeds_health(now=now) if h.state != "ok"]
     assert sources[0].slug not in expected and sources[1].slug in expected
     assert [source.slug for source in feeds_not_ok(now=now)] == expected
+
+
+@pytest.mark.skipif(
+    "postgresql" not in settings.DATABASES["default"]["ENGINE"],
+    reason="the percentiles are computed by the database on PostgreSQL only",
+)
+def test_the_database_computes_the_same_fix_percentiles_as_python(
+    worlds: tuple[Client, World, World],
+) -> None:
+    """The overview's time to remediate and deployment lag come from PostgreSQL's
+    percentile_disc; the packets' (as known then) from sorting here. Both agree, for periods
+    holding many different numbers of fixes (the nearest rank of p90 of 10 values is the 9th,
+    where a plain percentile_disc(0.9) would take the 10th)."""
+    _client, _small, big = worlds
+    now = timezone.now()
+    access = Access(organization=big.org, role="officer")
+    fixes = exposures_visible(access).exclude(closed_reason__in=EXCLUDED_REASONS)
+    hosts = hosts_visible(access)
+    sizes = set()
+    for days in (3, 5, 8, 10, 13, 20, 30, 45, 60, 90, 120, 200):
+        start = now - timedelta(days=days)
+        period = fixes.filter(fixed_at__gte=start, fixed_at__lt=now).order_by()
+        in_database = _fix_durations_in_database(period)
+        in_python = _fix_durations(period, hosts, None, now)
+        assert in_database == in_python, days
+        sizes.add(in_python[2].count)
+    assert len(sizes) >= 8  # many different counts of fixes were compared
+
+
+@pytest.mark.skipif(
+    "postgresql" not in settings.DATABASES["default"]["ENGINE"],
+    reason="percentile_disc is PostgreSQL's",
+)
+@pytest.mark.parametrize("count", [1, 2, 3, 9, 10, 11, 19, 20, 21, 99, 100, 101, 1000])
+def test_the_database_percentile_is_the_nearest_rank(count: int) -> None:
+    from django.db import connection
+
+    values = [timedelta(days=n) for n in range(1, count + 1)]
+    with connection.cursor() as cursor:
+        cursor.execute(  # the fractions are numbers formatted here, not input
+            "SELECT "  # noqa: S608
+            + ", ".join(
+                f"percentile_disc({percentile_fraction(p)}) WITHIN GROUP (ORDER BY v)"
+                for p in (50, 90)
+            )
+            + " FROM unnest(%s::interval[]) AS v",
+            [values],
+        )
+        p50, p90 = cursor.fetchone()
+    assert (p50, p90) == (percentile(values, 50), percentile(values, 90))

@@ -166,3 +166,25 @@ def test_fleet_page_shows_open_exposures_per_host_and_tier(officer: Client) -> N
     for n in range(10):
         HostFactory.create(fleet=fleet, hostname=f"more-{n}.acme.example")
     assert count() == before
+
+
+def test_a_large_fleet_lists_its_hosts_a_hundred_a_page(officer: Client) -> None:
+    from evidence.models import Fleet, Host
+
+    fleet = Fleet.objects.get(slug="web-prod")
+    Host.objects.bulk_create(
+        Host(fleet=fleet, hostname=f"bulk-{n:03d}.acme.example") for n in range(250)
+    )
+    total = Host.objects.filter(fleet=fleet).count()
+    first = officer.get("/o/acme/fleets/web-prod/").content.decode()
+    assert f"{total} hosts, 100 a page by name" in first
+    assert "page 1 of 3" in first and 'href="?page=2"' in first
+    assert "bulk-000.acme.example" in first and "bulk-150.acme.example" not in first
+    last = officer.get("/o/acme/fleets/web-prod/?page=3").content.decode()
+    assert "page 3 of 3" in last and 'href="?page=2"' in last
+    # The demo's own web hosts sort after the bulk ones, on the last page, with their counts.
+    assert "web-01" in last and "Open P3" in last
+    shown = sum(page.count('<tr><td><a href="/o/acme/hosts/') for page in (first, last))
+    assert shown == 100 + (total - 200)
+    # A page number past the end shows the last page rather than an error.
+    assert "page 3 of 3" in officer.get("/o/acme/fleets/web-prod/?page=9").content.decode()
