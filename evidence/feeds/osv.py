@@ -52,6 +52,7 @@ maps each record to an Advisory.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -163,6 +164,7 @@ class _Reader:
     limits: FeedLimits
     result: FeedParse = field(default_factory=FeedParse)
     tally: _Tally = field(default_factory=_Tally)
+    sink: Callable[[Advisory], None] | None = None  # takes each advisory instead of `result`
 
     def record(self, value: object, location: str, *, add_id: bool = True) -> None:
         """Adds the Advisory of one record, or a RecordError at `location` (followed by the
@@ -176,7 +178,10 @@ class _Reader:
         except _Bad as exc:
             self.result.errors.append(RecordError(location or "$", exc.message))
             return
-        self.result.advisories.append(advisory)
+        if self.sink is None:
+            self.result.advisories.append(advisory)
+        else:
+            self.sink(advisory)
         self.tally.records += 1
         self.tally.git_ranges += skipped.git_ranges
         self.tally.cut_version_lists += skipped.cut_version_lists
@@ -193,7 +198,22 @@ def parse(data: bytes, *, limits: FeedLimits = FeedLimits(), name: str = "") -> 
     Raises FeedError when the document as a whole is unusable: not JSON/YAML/zip, another
     format, a corrupt archive, over the limits. A bad record among good ones becomes a
     RecordError in `FeedParse.errors`."""
-    reader = _Reader(limits)
+    return _parse(_Reader(limits), data, name)
+
+
+def parse_stream(
+    data: bytes, *, sink: Callable[[Advisory], None], limits: FeedLimits = FeedLimits(),
+    name: str = "",
+) -> FeedParse:  # fmt: skip
+    """`parse`, handing each advisory to `sink` as soon as it is read (`advisories` of the
+    result stays empty), so that storing can start before the last record is read. The
+    FeedError of an unusable document may come after advisories were handed over: the caller
+    undoes what it did with them (the sync stores them in a transaction it rolls back)."""
+    return _parse(_Reader(limits, sink=sink), data, name)
+
+
+def _parse(reader: _Reader, data: bytes, name: str) -> FeedParse:
+    limits = reader.limits
     data = decompress(data, limits)  # checks max_bytes; a zip archive is returned as it is
     with gc_paused():  # many small objects, no cycles: the collector would only slow this down
         try:

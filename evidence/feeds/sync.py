@@ -28,6 +28,7 @@ from django.utils import timezone
 from evidence.feeds import model as feed
 from evidence.feeds.fetch import FetchError, fetch, url_check
 from evidence.feeds.store import (
+    AdvisoryWriter,
     StoreCounts,
     advisories_store,
     kev_store,
@@ -36,8 +37,11 @@ from evidence.feeds.store import (
     withdraw,
 )
 from evidence.models import FeedPayload, FeedRun, FeedSource, RunStatus
+from evidence.sbom.jsondoc import gc_paused
 
-# kind -> parser module (each has SOURCE and parse(data, *, limits, name) -> FeedParse)
+# kind -> parser module (each has SOURCE and parse(data, *, limits, name) -> FeedParse; one
+# that also has parse_stream(data, *, sink, limits, name), handing each advisory to `sink` as it
+# reads it, is stored while it parses: see _process_streamed)
 PARSERS = {
     "fedora-updateinfo": "evidence.feeds.updateinfo",
     "bodhi": "evidence.feeds.bodhi",
@@ -239,10 +243,15 @@ def _csaf_id(path: str) -> str:
 
 
 def _payload(document: _Document) -> FeedPayload:
+    return _payload_kept(document)[0]
+
+
+def _payload_kept(document: _Document) -> tuple[FeedPayload, bool]:
+    """The document's FeedPayload, and whether it was created (its file written) now."""
     sha256 = document.sha256
     existing = FeedPayload.objects.filter(sha256=sha256).first()
     if existing is not None:
-        return existing
+        return existing, False
     compressed = document.data.startswith(_COMPRESSED_MAGIC)
     payload = FeedPayload(
         gzipped=not compressed,
@@ -254,7 +263,7 @@ def _payload(document: _Document) -> FeedPayload:
     content = document.data if compressed else gzip.compress(document.data, 6)
     payload.raw.save(sha256, ContentFile(content), save=False)
     payload.save()
-    return payload
+    return payload, True
 
 
 @dataclass
@@ -316,6 +325,9 @@ def _process(source: FeedSource, collected: _Collected) -> _Outcome:
     single = len(collected.documents) == 1 and not collected.errors
     if single and not collected.withdrawn and _already_stored(source, collected, outcome):
         return outcome
+    if hasattr(parser, "parse_stream"):
+        _process_streamed(source, collected, parser, outcome)
+        return outcome
     for document in collected.documents:
         try:
             parsed = parser.parse(document.data, limits=limits, name=document.name)
@@ -344,6 +356,62 @@ def _process(source: FeedSource, collected: _Collected) -> _Outcome:
             withdraw(source.kind, collected.withdrawn)
         _match_later(outcome.counts)
     return outcome
+
+
+def _process_streamed(
+    source: FeedSource, collected: _Collected, parser: ModuleType, outcome: _Outcome
+) -> None:
+    """`_process` for a parser that hands over each advisory as soon as it is read
+    (`parse_stream`): each document is stored while it is parsed (see AdvisoryWriter), in the
+    run's transaction and a savepoint of its own, so that a document that turns out to be
+    unusable part way leaves nothing: the run fails (a single document) or the document is a
+    per-document error, exactly as if it had been parsed before anything was stored."""
+    limits = feed_limits()
+    single = len(collected.documents) == 1 and not collected.errors
+    stored = 0
+    with transaction.atomic(), gc_paused():  # gc: as in the parsers, many objects, no cycles
+        FeedSource.objects.select_for_update().filter(pk=source.pk).first()  # one run at a time
+        for document in collected.documents:
+            try:
+                payload, parsed, counts = _stream_document(source, parser, document, limits)
+            except feed.FeedError as exc:
+                message = str(exc).removeprefix(f"{document.name}: ")
+                if single:
+                    raise _RunFailed(message) from None  # the run's location names the document
+                outcome.errors.append(_error(document.name, message))
+                outcome.records_failed += 1
+                continue
+            stored += 1
+            outcome.payload = payload
+            outcome.counts.add(counts)
+            for error in parsed.errors:
+                outcome.errors.append(_error(f"{document.name}: {error.location}", error.message))
+            outcome.records_failed += len(parsed.errors)
+        if collected.documents and not stored:
+            raise _RunFailed(f"none of the {len(collected.documents)} documents could be read")
+        if collected.withdrawn:
+            withdraw(source.kind, collected.withdrawn)
+        _match_later(outcome.counts)
+
+
+def _stream_document(
+    source: FeedSource, parser: ModuleType, document: _Document, limits: feed.FeedLimits
+) -> tuple[FeedPayload, feed.FeedParse, StoreCounts]:
+    """Parses and stores one document in a savepoint: all of it, or (FeedError) nothing."""
+    with transaction.atomic():
+        payload, created = _payload_kept(document)
+        try:
+            with AdvisoryWriter(source.kind, payload=payload) as writer:
+                parsed = parser.parse_stream(
+                    document.data, sink=writer.add, limits=limits, name=document.name
+                )
+        except BaseException:
+            if created:
+                payload.raw.delete(save=False)  # its row goes with the savepoint
+            raise
+        counts = writer.counts
+        counts.add(_store_document(source, parsed, payload))  # anything but advisories
+    return payload, parsed, counts
 
 
 def _match_later(counts: StoreCounts) -> None:
