@@ -78,37 +78,15 @@ def _score(value: float | None) -> Decimal | None:
 
 
 def _advisory_fields(record: feed.Advisory, key: str) -> dict[str, Any]:
-    return {
-        "kind": record.kind[:16],
-        "title": record.title,
-        "description": record.description,
-        "severity": record.severity[:16],
-        "cvss_vector": record.cvss_vector[:255],
-        "cvss_score": _score(record.cvss_score),
-        "published_at": record.published_at,
-        "modified_at": record.modified_at,
-        "withdrawn_at": record.withdrawn_at,
-        "references": list(record.references),
-        "milestones": {name: when.isoformat() for name, when in record.milestones.items()},
-        "digest": key,
-    }
+    """The Advisory model fields of a record (the same values COPY writes)."""
+    fields = dict(zip(_ADVISORY_COLUMNS, _advisory_values(record, key), strict=True))
+    fields["references"] = list(record.references)
+    return fields
 
 
 def _affected_fields(row: feed.Affected) -> dict[str, Any]:
-    return {
-        "package_type": row.package_type[:32],
-        "namespace": row.namespace[:255],
-        "distro": row.distro[:64],
-        "name": row.name[:255],
-        "vers": row.vers,
-        "fixed_version": row.fixed_version[:255],
-        "fix_available_at": row.fix_available_at,
-        "status": row.status[:24],
-        "product": row.product,
-        "arch": row.arch[:32],
-        "module": row.module[:255],
-        "justification": row.justification[:255],
-    }
+    """The AffectedPackage model fields of a row (the same values COPY writes)."""
+    return dict(zip(_AFFECTED_COLUMNS, _affected_values(row), strict=True))
 
 
 _AFFECTED_COLUMNS = (
@@ -634,7 +612,8 @@ class _Formatted:
 
 
 def _advisory_values(r: feed.Advisory, key: str) -> tuple[Any, ...]:
-    """The values of `_ADVISORY_COLUMNS` for COPY (see `_advisory_fields`)."""
+    """The values of `_ADVISORY_COLUMNS`, cut to the columns' lengths: for COPY, and (as a
+    dict) for the ORM (`_advisory_fields`)."""
     milestones = {name: when.isoformat() for name, when in r.milestones.items()}
     return (r.kind[:16], r.title, r.description, r.severity[:16], r.cvss_vector[:255],
             _score(r.cvss_score), r.published_at, r.modified_at, r.withdrawn_at,
@@ -642,7 +621,7 @@ def _advisory_values(r: feed.Advisory, key: str) -> tuple[Any, ...]:
 
 
 def _affected_values(a: feed.Affected) -> tuple[Any, ...]:
-    """The values of `_AFFECTED_COLUMNS` (see `_affected_fields`)."""
+    """The values of `_AFFECTED_COLUMNS`, cut to the columns' lengths (see `_advisory_values`)."""
     return (a.package_type[:32], a.namespace[:255], a.distro[:64], a.name[:255], a.vers,
             a.fixed_version[:255], a.fix_available_at, a.status[:24], a.product, a.arch[:32],
             a.module[:255], a.justification[:255])  # fmt: skip
