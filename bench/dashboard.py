@@ -12,8 +12,9 @@ hosts and 100,000 exposures, in PostgreSQL.
   outside the target.
 
 The pages: the organisation overview (`/o/<org>/`: the quarter's figures and six months of
-trend), a fleet of 250 hosts, and the Exposures page unfiltered (newest first), filtered by
-status and tier, filtered by KEV and fleet, on page 2 sorted by due date, and sorted by host.
+trend), a fleet of 250 hosts (its first page of 100), and the Exposures page unfiltered (newest
+first), filtered by status and tier, filtered by KEV and fleet, on page 2 sorted by due date,
+and sorted by host.
 
 The organisation: 4 fleets of 250 hosts; 2,000 advisories published over the last 400 days,
 each with a CVE alias, fixed upstream a few days later (3% not yet), 1.5% known-exploited; per
