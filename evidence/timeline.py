@@ -528,8 +528,8 @@ _FixDurations = tuple[dict[str, Durations], dict[str, int], Durations]
 def _fix_durations_in_database(fixes: QuerySet[Any]) -> _FixDurations:
     """`_fix_durations` of the figures as they stand now, computed by PostgreSQL: its
     percentile_disc (`_Percentile`) instead of every fix of the period sent here to be sorted,
-    most of the overview's time once. The figures are the same (tests/test_timeline.py
-    compares the two)."""
+    most of the overview's time once. The figures are the same
+    (tests/test_dashboard_queries.py compares the two)."""
     zero = timedelta(0)
     with_fix_date = Q(fix_available_at__isnull=False)
     remediation_time = Greatest(
@@ -627,8 +627,6 @@ class _Percentile(Aggregate):
     allow_distinct = False
 
     def __init__(self, p: int, expression: Any, **extra: Any) -> None:
-        if not 0 < p <= 100:
-            raise ValueError("p must be in (0, 100]")
         fraction = percentile_fraction(p)
         super().__init__(expression, fraction=fraction, output_field=DurationField(), **extra)
 
@@ -636,6 +634,8 @@ class _Percentile(Aggregate):
 def percentile_fraction(p: int) -> str:
     """The fraction to ask percentile_disc for, for the nearest-rank p-th percentile (see
     `_Percentile`), as SQL."""
+    if not 0 < p <= 100:
+        raise ValueError("p must be in (0, 100]")
     return repr(p / 100 - 1e-9) if p < 100 else "1"
 
 

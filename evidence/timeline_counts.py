@@ -167,33 +167,12 @@ def window_counts(
         for counts, s, a, mask, every in periods_at:
             started_before_end = started <= a  # window_start is never empty
             tier = counts[tier_id]
-            if not every:
-                if g["left_out"]:
-                    continue
-                # open_at_end, excepted, sla_counted and sla_met, as below
-                if started_before_end and (fixed == NULL or fixed > a):
-                    tier["open_at_end"] += n
-                    if mask is not None and g["cover"] & mask:
-                        tier["excepted"] += n
-                fixed_in = s < fixed <= a
-                if fixed_in and g["in_time"] == FIXED_IN_TIME:
-                    tier["sla_counted"] += n
-                    tier["sla_met"] += n
-                elif (
-                    (fixed == NULL or g["in_time"] == FIXED_LATE)
-                    and NULL < due <= a
-                    and started_before_end
-                    and (due > s or started > s)
-                ):
-                    tier["sla_counted"] += n
-                continue
-            overlaps = started_before_end and (fixed == NULL or fixed > s)
             if g["left_out"]:
-                tier["excluded"] += n if overlaps else 0
+                if every and started_before_end and (fixed == NULL or fixed > s):
+                    tier["excluded"] += n
                 continue
             open_window = started_before_end and (fixed == NULL or fixed > a)
             excepted = open_window and mask is not None and bool(g["cover"] & mask)
-            open_end = open_window and not excepted
             fixed_in = s < fixed <= a
             met = fixed_in and g["in_time"] == FIXED_IN_TIME
             missed = (
@@ -202,6 +181,14 @@ def window_counts(
                 and started_before_end
                 and (due > s or started > s)
             )
+            if not every:
+                counted = (open_window, excepted, met or missed, met)
+                for figure, holds in zip(SUMMARY_FIGURES, counted, strict=True):
+                    if holds:
+                        tier[figure] += n
+                continue
+            open_end = open_window and not excepted
+            overlaps = started_before_end and (fixed == NULL or fixed > s)
             kev = NULL < g["kev"] <= a
             for figure, holds in (
                 ("open", open_end),
