@@ -186,5 +186,12 @@ def test_a_large_fleet_lists_its_hosts_a_hundred_a_page(officer: Client) -> None
     assert "web-01" in last and "Open P3" in last
     shown = sum(page.count('<tr><td><a href="/o/acme/hosts/') for page in (first, last))
     assert shown == 100 + (total - 200)
-    # A page number past the end shows the last page rather than an error.
+    # A page number past the end shows the last page, and one that is not a number the first,
+    # rather than an error.
     assert "page 3 of 3" in officer.get("/o/acme/fleets/web-prod/?page=9").content.decode()
+    for bad in ("abc", "-1", "0", "1e9", "%00"):
+        response = officer.get(f"/o/acme/fleets/web-prod/?page={bad}")
+        assert response.status_code == 200, bad
+        assert "page 1 of 3" in response.content.decode() or "page 3 of 3" in (
+            response.content.decode()
+        ), bad
