@@ -667,8 +667,11 @@ def _upstream_lag(
     # A group's latest fix is in the period only if one of its fixes is, so only the advisories
     # with a fix since `start` are grouped (in an organisation with a history, few of them),
     # named in the query so that PostgreSQL reads their rows through the advisory index.
-    fixed_since = set(
-        scope.filter(fix_available_at__gte=start).order_by().values_list("advisory_id", flat=True)
+    fixed_since = (
+        scope.filter(fix_available_at__gte=start)
+        .order_by()
+        .values_list("advisory_id", flat=True)
+        .distinct()
     )
     groups = (
         counted.filter(

@@ -23,7 +23,18 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    F,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
 from evidence.models import CloseReason
 
@@ -59,15 +70,37 @@ def touching(start: datetime) -> Q:
     )
 
 
-def _code(field: str, bounds: list[datetime], weight: int) -> Case:
+class _Bucket(Func):
     """`weight` times the field's bucket: 0 when the date is empty, else 1 + how many of
-    `bounds` (ascending) are at or before it."""
-    return Case(
-        When(**{f"{field}__isnull": True}, then=Value(0)),
-        *(When(**{f"{field}__lt": b}, then=Value(weight * (1 + n))) for n, b in enumerate(bounds)),
-        default=Value(weight * (1 + len(bounds))),
-        output_field=IntegerField(),
-    )
+    `bounds` (ascending) are at or before it; in SQL, one CASE with a WHEN per bound.
+
+    Written as one expression rather than a Case of When(field__lt=bound) per bound: Django
+    resolved, compiled and hashed those sixty-odd When clauses on every overview request,
+    about 10 ms of Python for the same SQL."""
+
+    def __init__(self, field: str, bounds: tuple[datetime, ...], weight: int) -> None:
+        super().__init__(F(field), output_field=IntegerField())
+        self.bounds = bounds
+        self.weight = weight
+
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, list[Any]]:
+        column, column_params = compiler.compile(self.source_expressions[0])
+        prepare = DateTimeField().get_db_prep_value
+        sql = [f"CASE WHEN {column} IS NULL THEN 0"]
+        params = list(column_params)
+        for n, bound in enumerate(self.bounds):
+            sql.append(f"WHEN {column} < %s THEN {self.weight * (1 + n)}")
+            params += [*column_params, prepare(bound, connection)]
+        sql.append(f"ELSE {self.weight * (1 + len(self.bounds))} END")
+        return " ".join(sql), params
 
 
 # What a trend chart shows of a period (see `window_counts`' `summary_from`).
@@ -115,13 +148,13 @@ def window_counts(
         default=Value(0),
     )
     for name in ("started", "fixed", "due"):
-        code += _code(DATES[name], bounds, weights[name])
+        code += _Bucket(DATES[name], tuple(bounds), weights[name])
     # Every row is grouped as if it were neither known-exploited nor covered (each computed
     # column costs a scan of tens of thousands of rows dearly); the few that are, found
     # through indexes, are then moved from the group they were counted in to their own.
     exact = code
     for name in ("kev", "kev_due"):
-        exact += _code(DATES[name], bounds, weights[name])
+        exact += _Bucket(DATES[name], tuple(bounds), weights[name])
     for n, condition in enumerate(conditions):
         exact += Case(When(condition, then=Value(weights["cover"] << n)), default=Value(0))
     special = reduce(or_, conditions, Q(kev_added_at__isnull=False))
