@@ -127,7 +127,7 @@ from evidence.selectors import (
     fleets_visible,
     hosts_visible,
 )
-from evidence.timeline_counts import EXCLUDED_REASONS, FIGURES, window_counts
+from evidence.timeline_counts import EXCLUDED_REASONS, FIGURES, window_counts_begin
 from portal.accounts.access import Access
 
 _DAY_SECONDS = 86400
@@ -451,7 +451,9 @@ def _figures(
         hosts = hosts.filter(fleet=fleet)
     counted = scope.exclude(closed_reason__in=EXCLUDED_REASONS)
     ends = [as_of, *(min(until, now) for _begin, until in trend)]
-    per_tier, *trend_counts = window_counts(
+    # The window counts' scan first: where it can, the database runs it on another connection
+    # while this thread computes the other figures (portal.read_ahead).
+    counts_finish = window_counts_begin(
         scope,
         [
             (start, as_of),
@@ -460,13 +462,18 @@ def _figures(
         _covered(access, ends, exposure_ref),
         summary_from=1,  # the trend's periods: `_trend` reads only the summary figures
     )
-    totals = {name: sum(row[name] for row in per_tier.values()) for name in FIGURES}
-
     fixes = counted.filter(fixed_at__gte=start, fixed_at__lt=as_of).order_by()
     if connection.vendor == "postgresql" and known_at is None:
         remediation, without_fix_date, deployment = _fix_durations_in_database(fixes)
     else:
         remediation, without_fix_date, deployment = _fix_durations(fixes, hosts, known_at, as_of)
+    upstream_lag = _upstream_lag(scope, counted, start, as_of)
+    stale_hosts = _stale_hosts(hosts, as_of, as_of - stale_after, known_at)
+    host_count = _hosts_at(hosts, as_of, known_at).count()
+    fleet_count = 1 if fleet is not None else _fleets_at(access, known_at)
+
+    per_tier, *trend_counts = counts_finish()
+    totals = {name: sum(row[name] for row in per_tier.values()) for name in FIGURES}
 
     empty = dict.fromkeys(
         ("open", "overdue", "excepted", "sla_counted", "sla_met", "no_due_date"), 0
@@ -497,8 +504,8 @@ def _figures(
         end=end,
         as_of=as_of,
         stale_before=as_of - stale_after,
-        fleets=1 if fleet is not None else _fleets_at(access, known_at),
-        hosts=_hosts_at(hosts, as_of, known_at).count(),
+        fleets=fleet_count,
+        hosts=host_count,
         exposures=totals["exposures"],
         open_at_start=totals["open_at_start"],
         opened=totals["opened"],
@@ -508,13 +515,13 @@ def _figures(
         overdue_at_end=totals["overdue"],
         excluded_not_affected_or_excepted=totals["excluded"],
         tiers=tiers,
-        upstream_lag=_upstream_lag(scope, counted, start, as_of),
+        upstream_lag=upstream_lag,
         deployment_lag=deployment,
         deployment_lag_without_fix_date=sum(without_fix_date.values()),
         kev_open=totals["kev_open"],
         kev_open_past_kev_due=totals["kev_open_past_kev_due"],
         kev_fixed=totals["kev_fixed"],
-        stale_hosts=_stale_hosts(hosts, as_of, as_of - stale_after, known_at),
+        stale_hosts=stale_hosts,
     )
     return figures, _trend(trend, ends[1:], trend_counts)
 

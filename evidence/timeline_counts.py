@@ -18,6 +18,7 @@ a date is before the boundary at position p when its bucket is 1..p (0: no date)
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from functools import reduce
 from operator import or_
@@ -37,6 +38,7 @@ from django.db.models import (
 )
 
 from evidence.models import CloseReason
+from portal.read_ahead import read_ahead
 
 EXCLUDED_REASONS = (CloseReason.NOT_AFFECTED, CloseReason.EXCEPTION)
 NULL = 0  # the bucket of an empty date
@@ -103,18 +105,24 @@ class _Bucket(Func):
         return " ".join(sql), params
 
 
-# What a trend chart shows of a period (see `window_counts`' `summary_from`).
+# What a trend chart shows of a period (see `window_counts_begin`'s `summary_from`).
 SUMMARY_FIGURES = ("open_at_end", "excepted", "sla_counted", "sla_met")
 
 
-def window_counts(
+Counts = list[dict[str, dict[str, int]]]
+
+
+def window_counts_begin(
     scope: QuerySet[Any],
     periods: list[tuple[datetime, datetime]],
     covered: list[Q | None],
     *,
     summary_from: int | None = None,
-) -> list[dict[str, dict[str, int]]]:
-    """For each period `(start, as_of)`, `{tier: {figure: count}}` over `scope` (exposures, or
+) -> Callable[[], Counts]:
+    """Starts the scan (on a connection of its own where it can, see portal.read_ahead) and
+    returns the function that finishes the counts: the caller does its other work meanwhile.
+
+    For each period `(start, as_of)`, `{tier: {figure: count}}` over `scope` (exposures, or
     exposure versions), in two queries whatever the number of periods. `covered[n]` is the
     condition "an exception in force at the n-th period's `as_of` covers it", None when none
     does. The periods from position `summary_from` on are counted for SUMMARY_FIGURES only
@@ -159,17 +167,31 @@ def window_counts(
         exact += Case(When(condition, then=Value(weights["cover"] << n)), default=Value(0))
     special = reduce(or_, conditions, Q(kev_added_at__isnull=False))
     touched = scope.filter(touching(min(start for start, _as_of in periods))).order_by()
-    net: dict[tuple[str, int], int] = defaultdict(int)
-    for tier_id, group, n in (
+    scan = read_ahead(
         touched.values("tier", code=code).annotate(n=Count("*")).values_list("tier", "code", "n")
-    ):
+    )
+    return lambda: _tally(
+        scan(), touched.filter(special).values("tier", code=exact), periods, bit, position,
+        sizes, weights, summary_from,
+    )  # fmt: skip
+
+
+def _tally(
+    scanned: list[tuple[str, int, int]],
+    special: QuerySet[Any],
+    periods: list[tuple[datetime, datetime]],
+    bit: list[int | None],
+    position: dict[datetime, int],
+    sizes: dict[str, int],
+    weights: dict[str, int],
+    summary_from: int | None,
+) -> Counts:
+    """The counts of `window_counts_begin` from the scan's groups (`scanned`) and the groups of the
+    known-exploited or covered exposures (`special`, not yet evaluated)."""
+    net: dict[tuple[str, int], int] = defaultdict(int)
+    for tier_id, group, n in scanned:
         net[tier_id, group] += n
-    for tier_id, group, n in (
-        touched.filter(special)
-        .values("tier", code=exact)
-        .annotate(n=Count("*"))
-        .values_list("tier", "code", "n")
-    ):
+    for tier_id, group, n in special.annotate(n=Count("*")).values_list("tier", "code", "n"):
         plain = sum(
             group // weights[name] % sizes[name] * weights[name]
             for name in ("in_time", "left_out", "started", "fixed", "due")

@@ -28,9 +28,14 @@ def service_missing(reason: str) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _ci_uses_postgresql(django_db_setup: None, django_db_blocker: object) -> None:
+def _ci_uses_postgresql(django_db_setup: None, django_db_blocker: object) -> Iterator[None]:
     if IN_CI and django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         pytest.fail("CI=true but the tests are not running on PostgreSQL (set DATABASE_URL)")
+    yield
+    # Before the test database is dropped: the read-ahead helpers' connections would keep it.
+    from portal.read_ahead import read_ahead_close
+
+    read_ahead_close()
 
 
 @pytest.fixture

@@ -119,7 +119,7 @@ def _exposure(
     )
 
 
-def _world(slug: str, hosts: int, officer: Any, advisories: list[Advisory]) -> World:
+def world_build(slug: str, hosts: int, officer: Any, advisories: list[Advisory]) -> World:
     now = timezone.now()
     org = Organization.objects.create(slug=slug, name=slug.title())
     Membership.objects.create(user=officer, organization=org, role=Role.OFFICER)
@@ -200,8 +200,8 @@ def _world(slug: str, hosts: int, officer: Any, advisories: list[Advisory]) -> W
     return World(org=org, host=made[0], advisory=advisories[0])
 
 
-@pytest.fixture
-def worlds() -> tuple[Client, World, World]:
+def packages_and_advisories() -> list[Advisory]:
+    """The packages and advisories every world's exposures refer to."""
     sources_ensure()
     Package.objects.bulk_create(
         Package(
@@ -214,13 +214,18 @@ def worlds() -> tuple[Client, World, World]:
         )
         for k in range(ADVISORIES)
     )
-    advisories = Advisory.objects.bulk_create(
+    return Advisory.objects.bulk_create(
         Advisory(source="osv", external_id=f"OSV-DASH-{k}", title=f"Issue {k}", digest="x")
         for k in range(ADVISORIES)
     )
+
+
+@pytest.fixture
+def worlds() -> tuple[Client, World, World]:
+    advisories = packages_and_advisories()
     officer = UserFactory.create()
-    small = _world("small", SMALL, officer, advisories)
-    big = _world("big", BIG, officer, advisories)
+    small = world_build("small", SMALL, officer, advisories)
+    big = world_build("big", BIG, officer, advisories)
     client = Client()
     client.force_login(officer)
     return client, small, big
