@@ -74,7 +74,8 @@ def touching(start: datetime) -> Q:
 
 class _Bucket(Func):
     """`weight` times the field's bucket: 0 when the date is empty, else 1 + how many of
-    `bounds` (ascending) are at or before it; in SQL, one CASE with a WHEN per bound.
+    `bounds` (ascending) are at or before it; in SQL, one CASE with a WHEN per bound (on
+    PostgreSQL, width_bucket).
 
     Written as one expression rather than a Case of When(field__lt=bound) per bound: Django
     resolved, compiled and hashed those sixty-odd When clauses on every overview request,
@@ -103,6 +104,16 @@ class _Bucket(Func):
             params += [*column_params, prepare(bound, connection)]
         sql.append(f"ELSE {self.weight * (1 + len(self.bounds))} END")
         return " ".join(sql), params
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        """The same bucket by width_bucket over the bounds as one array: as fast in the
+        database, and a statement short enough for psycopg to cache how it is parsed (it
+        re-parsed the overview's longest statements, 4 ms each, on every request)."""
+        column, column_params = compiler.compile(self.source_expressions[0])
+        prepare = DateTimeField().get_db_prep_value
+        bounds = [prepare(bound, connection) for bound in self.bounds]
+        sql = f"(COALESCE(1 + width_bucket({column}, %s::timestamptz[]), 0) * {self.weight})"
+        return sql, [*column_params, bounds]
 
 
 # What a trend chart shows of a period (see `window_counts_begin`'s `summary_from`).

@@ -153,4 +153,4 @@ def test_the_overview_counts_the_same_with_and_without_read_ahead(settings: Any)
     settings.READ_AHEAD_THREADS = 0
     inline = figures()
     assert ahead == inline
-    assert ahead[0].open_at_end > 0 and ahead[0].fixed > 0  # the world has both
+    assert ahead[0].open_at_end > 0 and any(month.tiers for month in ahead[1])  # not empty
