@@ -88,7 +88,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import reduce
+from functools import partial, reduce
 from operator import or_
 from typing import Any
 
@@ -130,6 +130,7 @@ from evidence.selectors import (
 )
 from evidence.timeline_counts import EXCLUDED_REASONS, FIGURES, window_counts_begin
 from portal.accounts.access import Access
+from portal.read_ahead import read_ahead
 
 _DAY_SECONDS = 86400
 
@@ -452,8 +453,9 @@ def _figures(
         hosts = hosts.filter(fleet=fleet)
     counted = scope.exclude(closed_reason__in=EXCLUDED_REASONS)
     ends = [as_of, *(min(until, now) for _begin, until in trend)]
-    # The window counts' scan first: where it can, the database runs it on another connection
-    # while this thread computes the other figures (portal.read_ahead).
+    # The window counts' scan first, then the fix durations and the upstream lag: where it can,
+    # the database runs each on a connection of its own while this thread computes the other
+    # figures (portal.read_ahead: inline when no helper is idle).
     counts_finish = window_counts_begin(
         scope,
         [
@@ -465,15 +467,17 @@ def _figures(
     )
     fixes = counted.filter(fixed_at__gte=start, fixed_at__lt=as_of).order_by()
     if connection.vendor == "postgresql" and known_at is None:
-        remediation, without_fix_date, deployment = _fix_durations_in_database(fixes)
+        durations_finish = read_ahead(partial(_fix_durations_in_database, fixes))
     else:
-        remediation, without_fix_date, deployment = _fix_durations(fixes, hosts, known_at, as_of)
-    upstream_lag = _upstream_lag(scope, counted, start, as_of)
+        durations_finish = read_ahead(partial(_fix_durations, fixes, hosts, known_at, as_of))
+    lag_finish = read_ahead(partial(_upstream_lag, scope, counted, start, as_of))
     stale_hosts = _stale_hosts(hosts, as_of, as_of - stale_after, known_at)
     host_count = _hosts_at(hosts, as_of, known_at).count()
     fleet_count = 1 if fleet is not None else _fleets_at(access, known_at)
 
     per_tier, *trend_counts = counts_finish()
+    remediation, without_fix_date, deployment = durations_finish()
+    upstream_lag = lag_finish()
     totals = {name: sum(row[name] for row in per_tier.values()) for name in FIGURES}
 
     empty = dict.fromkeys(

@@ -38,7 +38,7 @@ from django.db.models import (
 )
 
 from evidence.models import CloseReason
-from portal.read_ahead import read_ahead
+from portal.read_ahead import read_ahead_rows
 
 EXCLUDED_REASONS = (CloseReason.NOT_AFFECTED, CloseReason.EXCEPTION)
 NULL = 0  # the bucket of an empty date
@@ -178,7 +178,7 @@ def window_counts_begin(
         exact += Case(When(condition, then=Value(weights["cover"] << n)), default=Value(0))
     special = reduce(or_, conditions, Q(kev_added_at__isnull=False))
     touched = scope.filter(touching(min(start for start, _as_of in periods))).order_by()
-    scan = read_ahead(
+    scan = read_ahead_rows(
         touched.values("tier", code=code).annotate(n=Count("*")).values_list("tier", "code", "n")
     )
     return lambda: _tally(

@@ -1,12 +1,14 @@
 """Read-ahead: one query run on a connection of its own while the request goes on.
 
 The organisation overview's largest query (the window counts of evidence.timeline_counts, a
-scan of the organisation's exposures) keeps PostgreSQL busy for tens of milliseconds, during
-which the request's thread could run its other queries and its Python. `read_ahead(queryset)`
-evaluates the queryset on a helper thread, with that thread's own database connection, and
-returns a function that waits for the result: the same list `list(queryset)` gives.
+scan of the organisation's exposures) keeps PostgreSQL busy for tens of milliseconds, and its
+fix percentiles and upstream lag for about ten more each, during which the request's thread
+could run its other queries and its Python. `read_ahead(work)`
+runs a function that reads the database on a helper thread, with that thread's own database
+connection, and returns a function that waits for its result (`read_ahead_rows(queryset)`:
+the same list `list(queryset)` gives).
 
-It runs the queryset inline instead, with the same result, when:
+It runs the work inline instead, with the same result, when:
 - the database is not PostgreSQL (SQLite serialises connections anyway);
 - the caller is inside a transaction (`atomic`): another connection would neither see what the
   transaction wrote nor read from its snapshot;
@@ -25,10 +27,11 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 
 T = TypeVar("T")
@@ -42,7 +45,7 @@ _helpers: tuple[int, int, ThreadPoolExecutor, threading.BoundedSemaphore] | None
 def _idle_helper() -> tuple[ThreadPoolExecutor, threading.BoundedSemaphore] | None:
     """The executor and its semaphore with one idle helper taken, or None (run inline)."""
     global _helpers
-    count = getattr(settings, "READ_AHEAD_THREADS", 1)
+    count = getattr(settings, "READ_AHEAD_THREADS", 2)
     if count <= 0:
         return None
     with _lock:
@@ -55,31 +58,37 @@ def _idle_helper() -> tuple[ThreadPoolExecutor, threading.BoundedSemaphore] | No
     return executor, idle
 
 
-def read_ahead(queryset: QuerySet[Any, T]) -> Callable[[], list[T]]:
-    """Start evaluating `queryset`; the function returned waits for and returns its rows (or
-    raises the query's error). See the module docstring for when it runs inline."""
-    connection = connections[queryset.db]
+def read_ahead(work: Callable[[], T], *, using: str = DEFAULT_DB_ALIAS) -> Callable[[], T]:
+    """Start `work` (a function that reads the database `using`, and touches nothing the
+    caller's thread goes on using); the function returned waits for and returns its result (or
+    raises its error). See the module docstring for when it runs inline, now."""
+    connection = connections[using]
     helper = None
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         helper = _idle_helper()
     if helper is None:
-        rows = list(queryset)
-        return lambda: rows
+        result = work()
+        return lambda: result
     executor, idle = helper
     try:
-        future = executor.submit(_evaluate, queryset.all(), idle)
+        future = executor.submit(_run, work, using, idle)
     except RuntimeError:  # shut down meanwhile (read_ahead_close)
         idle.release()
-        rows = list(queryset)
-        return lambda: rows
+        result = work()
+        return lambda: result
     return future.result
 
 
-def _evaluate(queryset: QuerySet[Any, T], idle: threading.BoundedSemaphore) -> list[T]:
-    """In a helper thread: the rows, on this thread's connection."""
+def read_ahead_rows(queryset: QuerySet[Any, T]) -> Callable[[], list[T]]:
+    """`read_ahead` of `list(queryset)`."""
+    return read_ahead(partial(list, queryset.all()), using=queryset.db)
+
+
+def _run(work: Callable[[], T], using: str, idle: threading.BoundedSemaphore) -> T:
+    """In a helper thread: `work`, on this thread's connection."""
     try:
-        connections[queryset.db].close_if_unusable_or_obsolete()
-        return list(queryset)
+        connections[using].close_if_unusable_or_obsolete()
+        return work()
     finally:
         idle.release()
 

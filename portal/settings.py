@@ -97,8 +97,8 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Helper threads (each with a database connection of its own) that run the overview's largest
-# query while the request does its other work (portal.read_ahead); 0 turns them off.
-READ_AHEAD_THREADS = env_int("READ_AHEAD_THREADS", 1)
+# queries while the request does its other work (portal.read_ahead); 0 turns them off.
+READ_AHEAD_THREADS = env_int("READ_AHEAD_THREADS", 2)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -21,7 +21,7 @@ from evidence.packets.context import months_between
 from evidence.timeline import timeline_overview
 from portal.accounts.access import Access
 from portal.accounts.models import Organization
-from portal.read_ahead import read_ahead, read_ahead_close
+from portal.read_ahead import read_ahead_close, read_ahead_rows
 from tests.factories import UserFactory
 from tests.test_dashboard_queries import packages_and_advisories, world_build
 
@@ -62,7 +62,7 @@ def _with_pid(slug_prefix: str = "ra-") -> Any:
 def test_the_rows_are_the_querys_read_on_another_connection() -> None:
     Organization.objects.create(slug="ra-a", name="A")
     Organization.objects.create(slug="ra-b", name="B")
-    rows = read_ahead(_with_pid())()
+    rows = read_ahead_rows(_with_pid())()
     assert [slug for slug, _pid in rows] == ["ra-a", "ra-b"]
     assert {pid for _slug, pid in rows} != {_main_pid()}
 
@@ -74,7 +74,7 @@ def test_the_helper_keeps_its_connection_as_conn_max_age_says(max_age: int) -> N
     previous = connection.settings_dict["CONN_MAX_AGE"]
     connection.settings_dict["CONN_MAX_AGE"] = max_age
     try:
-        first, second = (read_ahead(_with_pid())()[0][1] for _ in range(2))
+        first, second = (read_ahead_rows(_with_pid())()[0][1] for _ in range(2))
     finally:
         connection.settings_dict["CONN_MAX_AGE"] = previous
     assert (first == second) == (max_age > 0)
@@ -83,20 +83,21 @@ def test_the_helper_keeps_its_connection_as_conn_max_age_says(max_age: int) -> N
 def test_inside_a_transaction_it_runs_inline_and_sees_the_transactions_rows() -> None:
     with transaction.atomic():
         Organization.objects.create(slug="ra-uncommitted", name="U")
-        rows = read_ahead(_with_pid())()
+        rows = read_ahead_rows(_with_pid())()
         assert rows == [("ra-uncommitted", _main_pid())]
 
 
-def test_with_no_idle_helper_it_runs_inline_without_waiting() -> None:
+def test_with_no_idle_helper_it_runs_inline_without_waiting(settings: Any) -> None:
+    settings.READ_AHEAD_THREADS = 1
     Organization.objects.create(slug="ra-a", name="A")
     slow = (
         Organization.objects.filter(slug="ra-a")
         .annotate(slept=RawSQL("pg_sleep(1)::text", []))
         .values_list("slug", flat=True)
     )
-    busy = read_ahead(slow)  # the only helper (READ_AHEAD_THREADS = 1) sleeps for a second
+    busy = read_ahead_rows(slow)  # the only helper (READ_AHEAD_THREADS = 1) sleeps for a second
     started = timezone.now()
-    rows = read_ahead(_with_pid())()
+    rows = read_ahead_rows(_with_pid())()
     assert rows == [("ra-a", _main_pid())]
     assert (timezone.now() - started).total_seconds() < 0.9
     assert busy() == ["ra-a"]
@@ -105,21 +106,21 @@ def test_with_no_idle_helper_it_runs_inline_without_waiting() -> None:
 def test_turned_off_it_runs_inline(settings: Any) -> None:
     settings.READ_AHEAD_THREADS = 0
     Organization.objects.create(slug="ra-a", name="A")
-    assert read_ahead(_with_pid())() == [("ra-a", _main_pid())]
+    assert read_ahead_rows(_with_pid())() == [("ra-a", _main_pid())]
 
 
 def test_the_querys_error_reaches_the_caller_and_the_helper_goes_on() -> None:
     Organization.objects.create(slug="ra-a", name="A")
     failing = Organization.objects.annotate(bad=RawSQL("1 / 0", [])).values_list("bad", flat=True)
-    finish = read_ahead(failing)
+    finish = read_ahead_rows(failing)
     with pytest.raises(DatabaseError, match="division by zero"):
         finish()
-    rows = read_ahead(_with_pid())()
+    rows = read_ahead_rows(_with_pid())()
     assert [slug for slug, _pid in rows] == ["ra-a"] and rows[0][1] != _main_pid()
 
 
 def test_closing_ends_the_helpers_connections() -> None:
-    read_ahead(_with_pid())()
+    read_ahead_rows(_with_pid())()
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
         before = cursor.fetchone()
