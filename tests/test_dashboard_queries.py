@@ -65,7 +65,7 @@ ADVISORIES = 8  # one exposure of each per host, each of another kind (see `_exp
 # The most queries each page may issue, whatever the fleet's size.
 PAGES = {
     "overview": ("/", 23),
-    "fleet": ("/fleets/web/", 13),
+    "fleet": ("/fleets/web/", 14),
     "exposures": ("/exposures/", 9),
     "exposures filtered": ("/exposures/?status=overdue&tier=P2&kev=false", 9),
     "exposures page 2 by due date": ("/exposures/?sort=due&page=2", 9),
@@ -345,3 +345,54 @@ def test_the_database_percentile_is_the_nearest_rank(count: int) -> None:
         )
         p50, p90 = cursor.fetchone()
     assert (p50, p90) == (percentile(values, 50), percentile(values, 90))
+
+
+def test_the_fleet_page_lists_the_advisories_open_on_most_hosts() -> None:
+    """At most ten, by hosts with an open exposure (not fixed, not closed as not affected or by
+    an exception), ties by external id; the same list the single grouped query gave."""
+    advisories = packages_and_advisories()  # 8 advisories
+    advisories += Advisory.objects.bulk_create(
+        Advisory(source="osv", external_id=f"OSV-TOP-{k:02d}", title=f"Top {k}", digest="x")
+        for k in range(6)
+    )
+    officer = UserFactory.create()
+    org = Organization.objects.create(slug="top", name="Top")
+    Membership.objects.create(user=officer, organization=org, role=Role.OFFICER)
+    fleet = Fleet.objects.create(organization=org, slug="web", name="web", distribution="fedora-40")
+    hosts = Host.objects.bulk_create(Host(fleet=fleet, hostname=f"top-{n}") for n in range(5))
+    package = Package.objects.order_by("pk").first()
+    now = timezone.now()
+    # The k-th advisory is open on (k % 5) + 1 hosts; on one more host it is fixed, not
+    # affected or excepted, which does not count.
+    closed: list[dict[str, Any]] = [
+        {"fixed_at": now, "closed_reason": CloseReason.UPGRADED},
+        {"closed_reason": CloseReason.NOT_AFFECTED},
+        {"closed_reason": CloseReason.EXCEPTION},
+    ]
+    exposures = []
+    for k, advisory in enumerate(advisories):
+        for n, host in enumerate(hosts):
+            state: dict[str, Any] | None = (
+                {} if n <= k % 5 else closed[k % 3] if n == k % 5 + 1 else None
+            )
+            if state is None:
+                continue
+            fields: dict[str, Any] = {
+                "organization": org, "fleet": fleet, "host": host, "advisory": advisory,
+                "package_type": "rpm", "package_distro": "fedora-40", "package_name": "pkg0",
+                "package": package, "window_start": now - timedelta(days=3), "detected_at": now,
+                "tier": "P3",
+            }  # fmt: skip
+            exposures.append(Exposure(**fields, **state))
+    Exposure.objects.bulk_create(exposures)
+    client = Client()
+    client.force_login(officer)
+    response = client.get(f"/o/{org.slug}/fleets/web/")
+    assert response.status_code == 200
+    shown = [(a["advisory__external_id"], a["hosts"]) for a in response.context["top_advisories"]]
+    expected = sorted(
+        ((a.external_id, k % 5 + 1) for k, a in enumerate(advisories)),
+        key=lambda item: (-item[1], item[0]),
+    )[:10]
+    assert shown == expected
+    assert [n for _id, n in shown] == [5, 5, 4, 4, 4, 3, 3, 3, 2, 2]
