@@ -628,23 +628,12 @@ def _fix_durations(
 class _AnyOf(Func):
     """`field = ANY(array)`: the values as one array parameter (PostgreSQL)."""
 
+    arg_joiner = " = ANY("
+    template = "%(expressions)s)"
     output_field = BooleanField()
 
     def __init__(self, field: str, values: list[Any]) -> None:
-        super().__init__(F(field))
-        self.values = values
-
-    def as_sql(
-        self,
-        compiler: Any,
-        connection: Any,
-        function: str | None = None,
-        template: str | None = None,
-        arg_joiner: str | None = None,
-        **extra_context: Any,
-    ) -> Any:
-        column, params = compiler.compile(self.source_expressions[0])
-        return f"{column} = ANY(%s)", [*params, self.values]
+        super().__init__(F(field), Value(values))
 
 
 def _among(field: str, values: list[Any]) -> Q | _AnyOf:
