@@ -30,15 +30,18 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use 1/0, true/false, yes/no")
 
 
-def env_int(name: str, default: int) -> int:
-    """An integer variable."""
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    """An integer variable, at least `minimum` when one is given."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not an integer") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} is below its minimum, {minimum}")
+    return value
 
 
 def env_list(name: str, default: list[str] | None = None) -> list[str]:

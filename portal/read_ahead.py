@@ -1,12 +1,12 @@
-"""Read-ahead: one query run on a connection of its own while the request goes on.
+"""Read-ahead: reads run on connections of their own while the request goes on.
 
 The organisation overview's largest query (the window counts of evidence.timeline_counts, a
 scan of the organisation's exposures) keeps PostgreSQL busy for tens of milliseconds, and its
 fix percentiles and upstream lag for about ten more each, during which the request's thread
-could run its other queries and its Python. `read_ahead(work)`
-runs a function that reads the database on a helper thread, with that thread's own database
-connection, and returns a function that waits for its result (`read_ahead_rows(queryset)`:
-the same list `list(queryset)` gives).
+could run its other queries and its Python. `read_ahead(work)` runs a function that reads the
+database on a helper thread, with that thread's own database connection, and returns a
+function that waits for its result (`read_ahead_rows(queryset)`: the same list
+`list(queryset)` gives).
 
 It runs the work inline instead, with the same result, when:
 - the database is not PostgreSQL (SQLite serialises connections anyway);
@@ -45,7 +45,7 @@ _helpers: tuple[int, int, ThreadPoolExecutor, threading.BoundedSemaphore] | None
 def _idle_helper() -> tuple[ThreadPoolExecutor, threading.BoundedSemaphore] | None:
     """The executor and its semaphore with one idle helper taken, or None (run inline)."""
     global _helpers
-    count = getattr(settings, "READ_AHEAD_THREADS", 2)
+    count = settings.READ_AHEAD_THREADS
     if count <= 0:
         return None
     with _lock:

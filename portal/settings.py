@@ -98,7 +98,7 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Helper threads (each with a database connection of its own) that run the overview's largest
 # queries while the request does its other work (portal.read_ahead); 0 turns them off.
-READ_AHEAD_THREADS = env_int("READ_AHEAD_THREADS", 2)
+READ_AHEAD_THREADS = env_int("READ_AHEAD_THREADS", 2, minimum=0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

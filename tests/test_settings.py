@@ -47,3 +47,14 @@ def test_a_malformed_boolean_names_the_variable() -> None:
     result = manage("check", env={**PRODUCTION, "DEBUG": "maybe"})
     assert result.returncode != 0
     assert "DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_a_malformed_or_negative_count_names_the_variable() -> None:
+    for value, message in (
+        ("two", "READ_AHEAD_THREADS='two' is not an integer"),
+        ("-1", "READ_AHEAD_THREADS='-1' is below its minimum, 0"),
+    ):
+        result = manage("check", env={**PRODUCTION, "READ_AHEAD_THREADS": value})
+        assert result.returncode != 0
+        assert message in result.stderr
+    assert manage("check", env={**PRODUCTION, "READ_AHEAD_THREADS": "0"}).returncode == 0
