@@ -181,15 +181,20 @@ def window_counts_begin(
     scan = read_ahead_rows(
         touched.values("tier", code=code).annotate(n=Count("*")).values_list("tier", "code", "n")
     )
-    return lambda: _tally(
-        scan(), touched.filter(special).values("tier", code=exact), periods, bit, position,
-        sizes, weights, summary_from,
-    )  # fmt: skip
+    moved = touched.filter(special).values("tier", code=exact).annotate(n=Count("*"))
+
+    def finish() -> Counts:
+        # The few known-exploited or covered exposures are read here, while the scan may still
+        # be running on its own connection: reading them after it would add to its wait.
+        special_groups = list(moved.values_list("tier", "code", "n"))
+        return _tally(scan(), special_groups, periods, bit, position, sizes, weights, summary_from)
+
+    return finish
 
 
 def _tally(
     scanned: list[tuple[str, int, int]],
-    special: QuerySet[Any],
+    special: list[tuple[str, int, int]],
     periods: list[tuple[datetime, datetime]],
     bit: list[int | None],
     position: dict[datetime, int],
@@ -198,11 +203,11 @@ def _tally(
     summary_from: int | None,
 ) -> Counts:
     """The counts of `window_counts_begin` from the scan's groups (`scanned`) and the groups of the
-    known-exploited or covered exposures (`special`, not yet evaluated)."""
+    known-exploited or covered exposures (`special`)."""
     net: dict[tuple[str, int], int] = defaultdict(int)
     for tier_id, group, n in scanned:
         net[tier_id, group] += n
-    for tier_id, group, n in special.annotate(n=Count("*")).values_list("tier", "code", "n"):
+    for tier_id, group, n in special:
         plain = sum(
             group // weights[name] % sizes[name] * weights[name]
             for name in ("in_time", "left_out", "started", "fixed", "due")
