@@ -17,9 +17,11 @@ them in any arrival order.
 Writing it is built for the two cases that matter (see bench/ingest.py): a new host, whose
 thousands of packages are mostly new, and a host's next snapshot, which changes a few. Packages
 are found by a 64-bit key of their purl, checked against the purl itself; the new ones are
-COPYed straight into the table. A snapshot reads the host's intervals covering its time once,
-with their purls, which settles the packages the host already has without looking them up,
-and then writes only the changes: a re-ingest with 20 upgrades is a handful of statements.
+COPYed straight into the table (a new host's thousands of new packages are written without
+looking each up first, once a sample of their keys shows none stored). A snapshot reads the
+host's intervals covering its time once, with their purls, which settles the packages the host
+already has without looking them up, and then writes only the changes: a re-ingest with 20
+upgrades is a handful of statements.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ _KEY_MIN = -(1 << 63)
 # to be another purl's (64-bit collisions: next to never) or that a concurrent ingest inserted.
 _ROUNDS = 64
 _CHUNK = 900  # keys per `IN (...)` on databases without arrays (SQLite's variable limit)
+# From this many purls to settle, a sample of their keys is looked up first; if none is
+# stored, all are written at once without looking the others up (see `packages_upsert`).
+_WRITE_FIRST_FROM = 256
+_SAMPLE = 32
 
 # (id, package id, present_until, closed_by id) of an interval covering a snapshot time.
 _Covering = tuple[int, int, datetime | None, int | None]
@@ -143,6 +149,13 @@ def packages_upsert(
             if pk is not None:
                 ids[purl] = pk
     pending = {purl: purl_hash(purl) for purl in wanted if purl not in ids}
+    if _write_first(pending):
+        # In key order, as below. All or none: a key met stored (a package the sample missed,
+        # or another purl's) undoes the write, and the rounds below settle every purl.
+        ordered = sorted(pending.items(), key=lambda item: item[1])
+        created = _packages_insert([(key, wanted[purl]) for purl, key in ordered])
+        ids.update(created)
+        pending = {purl: key for purl, key in pending.items() if purl not in created}
     for _ in range(_ROUNDS):
         if not pending:
             return ids
@@ -170,6 +183,21 @@ def packages_upsert(
             again.update((purl, key) for purl, key in new.items() if purl not in created)
         pending = again
     raise RuntimeError(f"could not settle package keys for {len(pending)} purls")
+
+
+def _write_first(pending: dict[str, int]) -> bool:
+    """Whether to write `pending` ({purl: key}) straight away rather than look its keys up
+    first: on PostgreSQL, for many purls with distinct keys none of which a sample finds
+    stored. That is a new host whose packages are new (a fleet's first host, a new image):
+    the look-up of thousands of keys, all missing, cost as much as writing them. A host like
+    others already stored has its packages found by the sample, and takes the look-up."""
+    if connection.vendor != "postgresql" or len(pending) < _WRITE_FIRST_FROM:
+        return False
+    keys = sorted(pending.values())
+    if len(set(keys)) != len(keys):
+        return False
+    step = max(1, len(keys) // _SAMPLE)
+    return not _packages_at(keys[step // 2 :: step][:_SAMPLE])
 
 
 def _packages_at(keys: list[int]) -> dict[int, tuple[int, str]]:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -239,6 +239,59 @@ def test_a_package_inserted_meanwhile_is_looked_up_again(monkeypatch: pytest.Mon
     assert Package.objects.count() == 2
     assert Package.objects.get(pk=ids[rpm("b").purl]).purl == rpm("b").purl
     assert len(calls) == 2
+
+
+@pytest.mark.django_db
+def test_many_new_packages_are_written_without_looking_each_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A new host whose packages are all new: a sample of the keys is looked up, then every
+    package written at once, and the ids returned are those stored."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the write-first path is PostgreSQL's (COPY)")
+    monkeypatch.setattr(ledger_module, "_WRITE_FIRST_FROM", 4)
+    monkeypatch.setattr(ledger_module, "_SAMPLE", 2)
+    looked_up: list[int] = []
+    real = ledger_module._packages_at
+
+    def counting(keys: list[int]) -> Any:
+        looked_up.append(len(keys))
+        return real(keys)
+
+    monkeypatch.setattr(ledger_module, "_packages_at", counting)
+    components = [rpm(f"p{n}") for n in range(10)]
+    ids = packages_upsert(components)
+
+    assert looked_up == [2]
+    stored = dict(Package.objects.values_list("purl", "pk"))
+    assert ids == stored and len(stored) == 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stored_package_the_sample_missed_undoes_the_write_and_is_found(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The sample found nothing, but one of the packages is stored: the write of all of them
+    fails on its key, is undone, and the look-up settles every purl (nothing is written
+    twice, the stored package keeps its id)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the write-first path is PostgreSQL's (COPY)")
+    existing = packages_upsert([rpm("p3")])
+    monkeypatch.setattr(ledger_module, "_WRITE_FIRST_FROM", 4)
+    real = ledger_module._packages_at
+    calls: list[int] = []
+
+    def sample_misses(keys: list[int]) -> dict[int, tuple[int, str]]:
+        calls.append(len(keys))
+        return {} if len(calls) == 1 else real(keys)
+
+    monkeypatch.setattr(ledger_module, "_packages_at", sample_misses)
+    with transaction.atomic():
+        ids = packages_upsert([rpm(f"p{n}") for n in range(6)])
+
+    assert ids[rpm("p3").purl] == existing[rpm("p3").purl]
+    assert dict(Package.objects.values_list("purl", "pk")) == ids
+    assert calls[1] == 6  # after the failed write, every key is looked up
 
 
 @pytest.mark.django_db
