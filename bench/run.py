@@ -10,6 +10,7 @@ it (see `fresh_database`).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -84,6 +85,11 @@ def main() -> None:
         raise SystemExit(f"unknown bench {', '.join(unknown)}; choose from {', '.join(benches)}")
     results: list[dict[str, Any]] = []
     for name in chosen:
+        # What earlier benches left alive is put out of the garbage collector's reach, so that
+        # a bench's figures (its baseline's json.loads above all, which runs with the collector
+        # on) do not depend on which benches ran before it in this process.
+        gc.collect()
+        gc.freeze()
         results += benches[name].run()
 
     # Only a full run replaces the recorded figures: a partial one (`bench/run.py feeds`) is
