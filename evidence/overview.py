@@ -21,10 +21,14 @@ from evidence.charts import Chart
 from evidence.models import ControlAssessment, ControlEvaluation, EvaluationStatus
 from evidence.packets.context import charts_for, months_between
 from evidence.selectors import feeds_not_ok
-from evidence.timeline import TimelineFigures, timeline_overview
+from evidence.timeline import StaleHost, TimelineFigures, timeline_overview
 from portal.accounts.access import Access
 
 TREND_MONTHS = 6
+# Stale hosts named on the overview (the longest silent first); the count covers all of them,
+# and each fleet's page marks its own. An organisation whose agents stopped could have
+# hundreds, and the page would grow with them.
+STALE_HOSTS_SHOWN = 20
 
 
 @dataclass
@@ -37,6 +41,7 @@ class Overview:
     charts: dict[str, Chart]
     evaluation: ControlEvaluation | None
     assessments: list[ControlAssessment]
+    stale_hosts_shown: list[StaleHost]
 
 
 def _quarter_start(now: datetime) -> datetime:
@@ -82,7 +87,14 @@ def overview(access: Access, *, now: datetime | None = None) -> Overview:
         charts=charts_for(figures, monthly),
         evaluation=evaluation,
         assessments=list(evaluation.assessments.order_by("pk")) if evaluation else [],
+        stale_hosts_shown=sorted(figures.stale_hosts, key=_silent_longest)[:STALE_HOSTS_SHOWN],
     )
+
+
+def _silent_longest(host: StaleHost) -> tuple[bool, datetime, str]:
+    """Sort key: hosts never seen first, then by their last snapshot, oldest first."""
+    seen = host.last_snapshot_at
+    return (seen is not None, seen or datetime.min.replace(tzinfo=UTC), host.hostname)
 
 
 def overview_context(access: Access) -> dict[str, Any]:

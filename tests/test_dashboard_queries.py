@@ -396,3 +396,31 @@ def test_the_fleet_page_lists_the_advisories_open_on_most_hosts() -> None:
     )[:10]
     assert shown == expected
     assert [n for _id, n in shown] == [5, 5, 4, 4, 4, 3, 3, 3, 2, 2]
+
+
+def test_the_overview_names_the_longest_silent_stale_hosts_and_counts_them_all() -> None:
+    """25 stale hosts: the count says 25, and the 20 named are the never-seen ones (by name)
+    and then those whose last snapshot is oldest."""
+    officer = UserFactory.create()
+    org = Organization.objects.create(slug="quiet", name="Quiet")
+    Membership.objects.create(user=officer, organization=org, role=Role.OFFICER)
+    fleet = Fleet.objects.create(organization=org, slug="web", name="web", distribution="fedora-40")
+    hosts = Host.objects.bulk_create(Host(fleet=fleet, hostname=f"q-{n:02d}") for n in range(25))
+    now = timezone.now()
+    for days, host in zip(range(8, 15), hosts[18:], strict=True):  # q-18 .. q-24
+        SbomDocument.objects.create(
+            organization=org, fleet=fleet, host=host, status=SbomStatus.INGESTED,
+            snapshot_at=now - timedelta(days=days),
+        )  # fmt: skip
+    client = Client()
+    client.force_login(officer)
+    response = client.get(f"/o/{org.slug}/")
+
+    assert response.status_code == 200
+    overview = response.context["overview"]
+    assert len(overview.figures.stale_hosts) == 25
+    named = [h.hostname for h in overview.stale_hosts_shown]
+    assert named == [f"q-{n:02d}" for n in range(18)] + ["q-24", "q-23"]
+    page = response.content.decode()
+    assert "25 hosts have sent no SBOM for more than 7 days" in page
+    assert ">q-24</a>" in page and ">q-22</a>" not in page
