@@ -11,6 +11,7 @@ hosts, exposures, months or feeds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +22,7 @@ from evidence.charts import Chart
 from evidence.models import ControlAssessment, ControlEvaluation, EvaluationStatus
 from evidence.packets.context import charts_for, months_between
 from evidence.selectors import feeds_not_ok
-from evidence.timeline import StaleHost, TimelineFigures, timeline_overview
+from evidence.timeline import StaleHost, TimelineFigures, timeline_overview_begin
 from portal.accounts.access import Access
 
 TREND_MONTHS = 6
@@ -55,10 +56,14 @@ def _months_back(now: datetime, count: int) -> datetime:
     return datetime(year, month, 1, tzinfo=UTC)
 
 
-def overview(access: Access, *, now: datetime | None = None) -> Overview:
+def overview_begin(access: Access, *, now: datetime | None = None) -> Callable[[], Overview]:
+    """The overview, in two steps (see `timeline_overview_begin`): this starts the figures'
+    reads and reads the controls and feeds; the function returned finishes. A page that shows more
+    than the overview reads its other parts in between, while the figures' longest read still
+    runs on its own connection."""
     now = now or timezone.now()
     start = _quarter_start(now)
-    figures, trend = timeline_overview(
+    figures_finish = timeline_overview_begin(
         access,
         fleet=None,
         start=start,
@@ -66,9 +71,6 @@ def overview(access: Access, *, now: datetime | None = None) -> Overview:
         trend=months_between(_months_back(now, TREND_MONTHS), now),
         now=now,
     )
-    monthly = [(f"{month.start:%b %Y}", month) for month in trend]
-    counted = sum(t.sla_counted for t in figures.tiers)
-    met = sum(t.sla_met for t in figures.tiers)
     evaluations = ControlEvaluation.objects.filter(
         organization=access.organization, status=EvaluationStatus.DONE
     )
@@ -78,17 +80,27 @@ def overview(access: Access, *, now: datetime | None = None) -> Overview:
         else evaluations.filter(fleet__isnull=True)
     )
     evaluation = evaluations.order_by("-finished_at", "-pk").first()
-    return Overview(
-        start=start,
-        now=now,
-        figures=figures,
-        in_sla_percent=round(100 * met / counted, 1) if counted else None,
-        stale_feeds=[source.slug for source in feeds_not_ok(now=now)],
-        charts=charts_for(figures, monthly),
-        evaluation=evaluation,
-        assessments=list(evaluation.assessments.order_by("pk")) if evaluation else [],
-        stale_hosts_shown=sorted(figures.stale_hosts, key=_silent_longest)[:STALE_HOSTS_SHOWN],
-    )
+    assessments = list(evaluation.assessments.order_by("pk")) if evaluation else []
+    stale_feeds = [source.slug for source in feeds_not_ok(now=now)]
+
+    def finish() -> Overview:
+        figures, trend = figures_finish()
+        monthly = [(f"{month.start:%b %Y}", month) for month in trend]
+        counted = sum(t.sla_counted for t in figures.tiers)
+        met = sum(t.sla_met for t in figures.tiers)
+        return Overview(
+            start=start,
+            now=now,
+            figures=figures,
+            in_sla_percent=round(100 * met / counted, 1) if counted else None,
+            stale_feeds=stale_feeds,
+            charts=charts_for(figures, monthly),
+            evaluation=evaluation,
+            assessments=assessments,
+            stale_hosts_shown=sorted(figures.stale_hosts, key=_silent_longest)[:STALE_HOSTS_SHOWN],
+        )
+
+    return finish
 
 
 def _silent_longest(host: StaleHost) -> tuple[bool, datetime, str]:
@@ -97,6 +109,6 @@ def _silent_longest(host: StaleHost) -> tuple[bool, datetime, str]:
     return (seen is not None, seen or datetime.min.replace(tzinfo=UTC), host.hostname)
 
 
-def overview_context(access: Access) -> dict[str, Any]:
-    data = overview(access)
-    return {"overview": data, "chart_table_open": False}
+def overview_context(overview_finish: Callable[[], Overview]) -> dict[str, Any]:
+    """The template context of `_overview.html`, from `overview_begin`'s function."""
+    return {"overview": overview_finish(), "chart_table_open": False}

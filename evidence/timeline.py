@@ -85,7 +85,7 @@ percentiles and percentages are None and their counts 0.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial, reduce
@@ -411,7 +411,7 @@ def timeline_figures(
     or reversed period, a period starting after `now`, or a negative `stale_after`.
     """
     now = now or timezone.now()
-    return _figures(access, fleet, start, end, now, stale_after, known_at, trend=[])[0]
+    return _figures_begin(access, fleet, start, end, now, stale_after, known_at, trend=[])()[0]
 
 
 def timeline_overview(
@@ -426,11 +426,29 @@ def timeline_overview(
     """`timeline_figures` of `[start, end)` and `timeline_trend` of the `trend` periods, the
     windows of both counted in one scan of the exposures (the organisation overview shows
     both). Raises as those do."""
+    return timeline_overview_begin(
+        access, fleet=fleet, start=start, end=end, trend=trend, now=now
+    )()
+
+
+def timeline_overview_begin(
+    access: Access,
+    *,
+    fleet: Fleet | None,
+    start: datetime,
+    end: datetime,
+    trend: list[tuple[datetime, datetime]],
+    now: datetime | None = None,
+) -> Callable[[], tuple[TimelineFigures, list[PeriodTrend]]]:
+    """`timeline_overview` in two steps: this starts the reads and computes what it can, and
+    returns the function that finishes (waiting for the reads that run on connections of their
+    own, portal.read_ahead), so that the caller can do other work meanwhile. Raises as
+    `timeline_overview` does, before returning."""
     now = now or timezone.now()
-    return _figures(access, fleet, start, end, now, timedelta(days=7), None, trend=trend)
+    return _figures_begin(access, fleet, start, end, now, timedelta(days=7), None, trend=trend)
 
 
-def _figures(
+def _figures_begin(
     access: Access,
     fleet: Fleet | None,
     start: datetime,
@@ -440,7 +458,7 @@ def _figures(
     known_at: datetime | None,
     *,
     trend: list[tuple[datetime, datetime]],
-) -> tuple[TimelineFigures, list[PeriodTrend]]:
+) -> Callable[[], tuple[TimelineFigures, list[PeriodTrend]]]:
     for begin, until in [(start, end), *trend]:
         _check_period(access, fleet, begin, until, now)
     if stale_after < timedelta(0):
@@ -475,60 +493,64 @@ def _figures(
     host_count = _hosts_at(hosts, as_of, known_at).count()
     fleet_count = 1 if fleet is not None else _fleets_at(access, known_at)
 
-    per_tier, *trend_counts = counts_finish()
-    remediation, without_fix_date, deployment = durations_finish()
-    upstream_lag = lag_finish()
-    totals = {name: sum(row[name] for row in per_tier.values()) for name in FIGURES}
+    def finish() -> tuple[TimelineFigures, list[PeriodTrend]]:
+        # What is left waits for the reads running on other connections.
+        per_tier, *trend_counts = counts_finish()
+        remediation, without_fix_date, deployment = durations_finish()
+        upstream_lag = lag_finish()
+        totals = {name: sum(row[name] for row in per_tier.values()) for name in FIGURES}
 
-    empty = dict.fromkeys(
-        ("open", "overdue", "excepted", "sla_counted", "sla_met", "no_due_date"), 0
-    )
-    shown = {t for t, row in per_tier.items() if row["open"] or row["excepted"]}
-    shown |= {t for t, row in per_tier.items() if row["sla_counted"] or row["no_due_date"]}
-    shown |= set(remediation) | set(without_fix_date)
-    tiers = tuple(
-        TierFigures(
-            tier=tier,
-            open=row["open"],
-            overdue=row["overdue"],
-            excepted=row["excepted"],
-            sla_counted=row["sla_counted"],
-            sla_met=row["sla_met"],
-            sla_percent=_percent(row["sla_met"], row["sla_counted"]),
-            no_due_date=row["no_due_date"],
-            time_to_remediate=remediation.get(tier, _NO_DURATIONS),
-            remediated_without_fix_date=without_fix_date.get(tier, 0),
+        empty = dict.fromkeys(
+            ("open", "overdue", "excepted", "sla_counted", "sla_met", "no_due_date"), 0
         )
-        for tier in sorted(shown)
-        for row in [per_tier.get(tier, empty)]
-    )
+        shown = {t for t, row in per_tier.items() if row["open"] or row["excepted"]}
+        shown |= {t for t, row in per_tier.items() if row["sla_counted"] or row["no_due_date"]}
+        shown |= set(remediation) | set(without_fix_date)
+        tiers = tuple(
+            TierFigures(
+                tier=tier,
+                open=row["open"],
+                overdue=row["overdue"],
+                excepted=row["excepted"],
+                sla_counted=row["sla_counted"],
+                sla_met=row["sla_met"],
+                sla_percent=_percent(row["sla_met"], row["sla_counted"]),
+                no_due_date=row["no_due_date"],
+                time_to_remediate=remediation.get(tier, _NO_DURATIONS),
+                remediated_without_fix_date=without_fix_date.get(tier, 0),
+            )
+            for tier in sorted(shown)
+            for row in [per_tier.get(tier, empty)]
+        )
 
-    figures = TimelineFigures(
-        fleet_slug=fleet.slug if fleet is not None else None,
-        start=start,
-        end=end,
-        as_of=as_of,
-        stale_before=as_of - stale_after,
-        fleets=fleet_count,
-        hosts=host_count,
-        exposures=totals["exposures"],
-        open_at_start=totals["open_at_start"],
-        opened=totals["opened"],
-        fixed=totals["fixed"],
-        open_at_end=totals["open_at_end"],
-        excepted_at_end=totals["excepted"],
-        overdue_at_end=totals["overdue"],
-        excluded_not_affected_or_excepted=totals["excluded"],
-        tiers=tiers,
-        upstream_lag=upstream_lag,
-        deployment_lag=deployment,
-        deployment_lag_without_fix_date=sum(without_fix_date.values()),
-        kev_open=totals["kev_open"],
-        kev_open_past_kev_due=totals["kev_open_past_kev_due"],
-        kev_fixed=totals["kev_fixed"],
-        stale_hosts=stale_hosts,
-    )
-    return figures, _trend(trend, ends[1:], trend_counts)
+        figures = TimelineFigures(
+            fleet_slug=fleet.slug if fleet is not None else None,
+            start=start,
+            end=end,
+            as_of=as_of,
+            stale_before=as_of - stale_after,
+            fleets=fleet_count,
+            hosts=host_count,
+            exposures=totals["exposures"],
+            open_at_start=totals["open_at_start"],
+            opened=totals["opened"],
+            fixed=totals["fixed"],
+            open_at_end=totals["open_at_end"],
+            excepted_at_end=totals["excepted"],
+            overdue_at_end=totals["overdue"],
+            excluded_not_affected_or_excepted=totals["excluded"],
+            tiers=tiers,
+            upstream_lag=upstream_lag,
+            deployment_lag=deployment,
+            deployment_lag_without_fix_date=sum(without_fix_date.values()),
+            kev_open=totals["kev_open"],
+            kev_open_past_kev_due=totals["kev_open_past_kev_due"],
+            kev_fixed=totals["kev_fixed"],
+            stale_hosts=stale_hosts,
+        )
+        return figures, _trend(trend, ends[1:], trend_counts)
+
+    return finish
 
 
 _NO_DURATIONS = Durations(0, None, None)
