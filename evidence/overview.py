@@ -2,7 +2,7 @@
 
 This quarter to date (UTC calendar quarters): open exposures by tier, overdue, the share fixed
 within SLA, time to remediate, known-exploited exposures, stale inventories and stale feeds;
-the burn-down and the in-SLA trend of the last six months (`timeline_overview` counts them
+the burn-down and the in-SLA trend of the last six months (`timeline_overview_begin` counts them
 with the quarter's, in one scan of the exposures), drawn by the same chart code as the audit
 packets (evidence.charts through evidence.packets.context); and the control statuses of the
 organisation's latest evaluation. Reads only; its query count does not depend on the number of

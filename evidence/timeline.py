@@ -2,8 +2,8 @@
 
 `timeline_figures(access, fleet=..., start=..., end=...)` reads the exposures and hosts the
 `Access` may see (optionally one fleet) and summarises the period `[start, end)`;
-`timeline_overview` adds, for trend charts, a few of those figures for more periods, counted in
-the same scan of the exposures (evidence.timeline_counts counts the windows).
+`timeline_overview_begin` adds, for trend charts, a few of those figures for more periods,
+counted in the same scan of the exposures (evidence.timeline_counts counts the windows).
 
 Clocks and boundaries
 ---------------------
@@ -414,23 +414,6 @@ def timeline_figures(
     return _figures_begin(access, fleet, start, end, now, stale_after, known_at, trend=[])()[0]
 
 
-def timeline_overview(
-    access: Access,
-    *,
-    fleet: Fleet | None,
-    start: datetime,
-    end: datetime,
-    trend: list[tuple[datetime, datetime]],
-    now: datetime | None = None,
-) -> tuple[TimelineFigures, list[PeriodTrend]]:
-    """`timeline_figures` of `[start, end)` and `timeline_trend` of the `trend` periods, the
-    windows of both counted in one scan of the exposures (the organisation overview shows
-    both). Raises as those do."""
-    return timeline_overview_begin(
-        access, fleet=fleet, start=start, end=end, trend=trend, now=now
-    )()
-
-
 def timeline_overview_begin(
     access: Access,
     *,
@@ -440,10 +423,12 @@ def timeline_overview_begin(
     trend: list[tuple[datetime, datetime]],
     now: datetime | None = None,
 ) -> Callable[[], tuple[TimelineFigures, list[PeriodTrend]]]:
-    """`timeline_overview` in two steps: this starts the reads and computes what it can, and
-    returns the function that finishes (waiting for the reads that run on connections of their
-    own, portal.read_ahead), so that the caller can do other work meanwhile. Raises as
-    `timeline_overview` does, before returning."""
+    """`timeline_figures` of `[start, end)` and `timeline_trend` of the `trend` periods, the
+    windows of both counted in one scan of the exposures (the organisation overview shows
+    both), in two steps: this starts the reads and computes what it can, and returns the
+    function that finishes them (waiting for the reads that run on connections of their own,
+    portal.read_ahead), so that the caller can do other work meanwhile. Raises as those do,
+    before returning."""
     now = now or timezone.now()
     return _figures_begin(access, fleet, start, end, now, timedelta(days=7), None, trend=trend)
 

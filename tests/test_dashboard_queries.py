@@ -50,7 +50,7 @@ from evidence.timeline import (
     percentile,
     percentile_fraction,
     timeline_figures,
-    timeline_overview,
+    timeline_overview_begin,
 )
 from evidence.timeline_counts import EXCLUDED_REASONS
 from portal.accounts.access import Access
@@ -271,9 +271,9 @@ def test_the_overview_counts_each_month_as_timeline_figures_does(
         Access(organization=big.org, role="officer"),
         Access(organization=big.org, role="auditor", fleet_id=big.host.fleet_id),
     ):
-        quarter, trend = timeline_overview(
+        quarter, trend = timeline_overview_begin(
             access, fleet=None, start=_quarter_start(now), end=now, trend=months, now=now
-        )
+        )()
         alone = timeline_figures(access, fleet=None, start=_quarter_start(now), end=now, now=now)
         assert quarter == alone
         for month, (start, end) in zip(trend, months, strict=True):

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from evidence.overview import TREND_MONTHS, _months_back, _quarter_start
 from evidence.packets.context import months_between
-from evidence.timeline import timeline_overview
+from evidence.timeline import timeline_overview_begin
 from portal.accounts.access import Access
 from portal.accounts.models import Organization
 from portal.read_ahead import read_ahead_close, read_ahead_rows
@@ -146,9 +146,9 @@ def test_the_overview_counts_the_same_with_and_without_read_ahead(settings: Any)
     access = Access(organization=world.org, role="officer")
 
     def figures() -> Any:
-        return timeline_overview(
+        return timeline_overview_begin(
             access, fleet=None, start=_quarter_start(now), end=now, trend=months, now=now
-        )
+        )()
 
     ahead = figures()
     settings.READ_AHEAD_THREADS = 0
