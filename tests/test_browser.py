@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 
 from tests.conftest import DATA, service_missing
 
@@ -40,6 +41,11 @@ def browser() -> Iterator[Any]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        # While that loop runs, Django keeps this thread's connections apart (asgiref's Local
+        # stores them per context when a loop is running): close the ones the test opened
+        # here, which nothing would close otherwise, and which kept the test database from
+        # being dropped at the end of the run.
+        connections.close_all()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
