@@ -219,26 +219,33 @@ def test_key_probing_wraps_around_the_largest_key(monkeypatch: pytest.MonkeyPatc
     assert sorted(Package.objects.values_list("purl_hash", flat=True)) == [-(1 << 63), top]
 
 
+def record_lookups(monkeypatch: pytest.MonkeyPatch, *, miss_first: bool = False) -> list[Any]:
+    """Replace `_packages_at` with one that records the keys of every look-up; with
+    `miss_first`, the first look-up finds nothing (a stale read, or a sample that missed)."""
+    real = ledger_module._packages_at
+    lookups: list[list[int]] = []
+
+    def recording(keys: list[int]) -> dict[int, tuple[int, str]]:
+        lookups.append(list(keys))
+        return {} if miss_first and len(lookups) == 1 else real(keys)
+
+    monkeypatch.setattr(ledger_module, "_packages_at", recording)
+    return lookups
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_package_inserted_meanwhile_is_looked_up_again(monkeypatch: pytest.MonkeyPatch) -> None:
     """The look-up missed a package that another ingest inserted before our write: the write
     fails (PostgreSQL) or skips it (elsewhere), and the next round finds it."""
     existing = packages_upsert([rpm("a")])
-    real = ledger_module._packages_at
-    calls: list[int] = []
-
-    def stale_first_time(keys: list[int]) -> dict[int, tuple[int, str]]:
-        calls.append(len(keys))
-        return {} if len(calls) == 1 else real(keys)
-
-    monkeypatch.setattr(ledger_module, "_packages_at", stale_first_time)
+    lookups = record_lookups(monkeypatch, miss_first=True)
     with transaction.atomic():
         ids = packages_upsert([rpm("a"), rpm("b")])
 
     assert ids[rpm("a").purl] == existing[rpm("a").purl]
     assert Package.objects.count() == 2
     assert Package.objects.get(pk=ids[rpm("b").purl]).purl == rpm("b").purl
-    assert len(calls) == 2
+    assert len(lookups) == 2
 
 
 @pytest.mark.django_db
@@ -251,18 +258,10 @@ def test_many_new_packages_are_written_without_looking_each_up(
         pytest.skip("the write-first path is PostgreSQL's (COPY)")
     monkeypatch.setattr(ledger_module, "_WRITE_FIRST_FROM", 4)
     monkeypatch.setattr(ledger_module, "_SAMPLE", 2)
-    looked_up: list[int] = []
-    real = ledger_module._packages_at
+    lookups = record_lookups(monkeypatch)
+    ids = packages_upsert([rpm(f"p{n}") for n in range(10)])
 
-    def counting(keys: list[int]) -> Any:
-        looked_up.append(len(keys))
-        return real(keys)
-
-    monkeypatch.setattr(ledger_module, "_packages_at", counting)
-    components = [rpm(f"p{n}") for n in range(10)]
-    ids = packages_upsert(components)
-
-    assert looked_up == [2]
+    assert [len(keys) for keys in lookups] == [2]
     stored = dict(Package.objects.values_list("purl", "pk"))
     assert ids == stored and len(stored) == 10
 
@@ -278,20 +277,13 @@ def test_a_stored_package_the_sample_missed_undoes_the_write_and_is_found(
         pytest.skip("the write-first path is PostgreSQL's (COPY)")
     existing = packages_upsert([rpm("p3")])
     monkeypatch.setattr(ledger_module, "_WRITE_FIRST_FROM", 4)
-    real = ledger_module._packages_at
-    calls: list[int] = []
-
-    def sample_misses(keys: list[int]) -> dict[int, tuple[int, str]]:
-        calls.append(len(keys))
-        return {} if len(calls) == 1 else real(keys)
-
-    monkeypatch.setattr(ledger_module, "_packages_at", sample_misses)
+    lookups = record_lookups(monkeypatch, miss_first=True)
     with transaction.atomic():
         ids = packages_upsert([rpm(f"p{n}") for n in range(6)])
 
     assert ids[rpm("p3").purl] == existing[rpm("p3").purl]
     assert dict(Package.objects.values_list("purl", "pk")) == ids
-    assert calls[1] == 6  # after the failed write, every key is looked up
+    assert len(lookups[1]) == 6  # after the failed write, every key is looked up
 
 
 @pytest.mark.django_db
@@ -301,14 +293,7 @@ def test_known_packages_are_not_looked_up(monkeypatch: pytest.MonkeyPatch) -> No
     known = packages_known(host=host)
     assert set(known) == {rpm("a").purl, rpm("b").purl}
 
-    looked_up: list[list[int]] = []
-    real = ledger_module._packages_at
-
-    def counting(keys: list[int]) -> Any:
-        looked_up.append(keys)
-        return real(keys)
-
-    monkeypatch.setattr(ledger_module, "_packages_at", counting)
+    looked_up = record_lookups(monkeypatch)
     ids = packages_upsert([rpm("a"), rpm("b"), rpm("c")], known=known)
     # (Twice without COPY: the ORM path reads what it wrote in a second round.)
     assert looked_up and all(keys == [purl_hash(rpm("c").purl)] for keys in looked_up)
