@@ -149,13 +149,14 @@ def packages_upsert(
             if pk is not None:
                 ids[purl] = pk
     pending = {purl: purl_hash(purl) for purl in wanted if purl not in ids}
-    if _write_first(pending):
-        # In key order, as below. All or none: a key met stored (a package the sample missed,
-        # or another purl's) undoes the write, and the rounds below settle every purl.
-        ordered = sorted(pending.items(), key=lambda item: item[1])
-        created = _packages_insert([(key, wanted[purl]) for purl, key in ordered])
-        ids.update(created)
-        pending = {purl: key for purl, key in pending.items() if purl not in created}
+    if connection.vendor == "postgresql" and len(pending) >= _WRITE_FIRST_FROM:
+        ordered = sorted(pending.items(), key=lambda item: item[1])  # key order, as below
+        if _none_stored([key for _purl, key in ordered]):
+            # All or none: a key met stored (a package the sample missed, or another purl's)
+            # undoes the write, and the rounds below settle every purl.
+            created = _packages_insert([(key, wanted[purl]) for purl, key in ordered])
+            ids.update(created)
+            pending = {purl: key for purl, key in pending.items() if purl not in created}
     for _ in range(_ROUNDS):
         if not pending:
             return ids
@@ -185,15 +186,12 @@ def packages_upsert(
     raise RuntimeError(f"could not settle package keys for {len(pending)} purls")
 
 
-def _write_first(pending: dict[str, int]) -> bool:
-    """Whether to write `pending` ({purl: key}) straight away rather than look its keys up
-    first: on PostgreSQL, for many purls with distinct keys none of which a sample finds
-    stored. That is a new host whose packages are new (a fleet's first host, a new image):
-    the look-up of thousands of keys, all missing, cost as much as writing them. A host like
+def _none_stored(keys: list[int]) -> bool:
+    """Whether the purls of `keys` (sorted) may be written straight away, without looking
+    each key up first: the keys are distinct and a sample of them finds nothing stored. That
+    is a new host whose packages are new (a fleet's first host, a new image), where the
+    look-up of thousands of keys, all missing, cost as much as writing them. A host like
     others already stored has its packages found by the sample, and takes the look-up."""
-    if connection.vendor != "postgresql" or len(pending) < _WRITE_FIRST_FROM:
-        return False
-    keys = sorted(pending.values())
     if len(set(keys)) != len(keys):
         return False
     step = max(1, len(keys) // _SAMPLE)
