@@ -5,6 +5,10 @@
   packages, ledger), against a baseline measured in the same run: `json.loads` of the same
   file plus `COPY` of 10,000 rows into a temporary table. Target: ratio <= 2.0.
 - reingest_20_changes: the same host's next snapshot with 20 packages changed. Target <= 50 ms.
+- ingest_10k_parse_only, ingest_10k_ledger_only: the two halves of ingest_10k_cyclonedx, against
+  the same baseline, to show where its time goes: `sbom_parse` of the document alone (no
+  database), and the ledger's writes alone (`snapshot_apply` of the parsed components for a
+  new host, all packages new, and the commit: what the ingest writes, with no parsing).
 - ingest_100k_peak_rss: peak resident memory of a fresh process (Django loaded) that runs
   `sbom_ingest` on a stored 100,000-component document, as a worker does; the document is
   generated and received by the bench process. Target <= 300 MB.
@@ -132,6 +136,41 @@ def _ingest_once(org: Any, fleet: Any, hostname: str, data: bytes) -> float:
     return elapsed
 
 
+def _parse_only(data: bytes) -> float:
+    from evidence.ingest import sbom_limits
+    from evidence.sbom import sbom_parse
+
+    return median_time(lambda: sbom_parse(data, limits=sbom_limits()), 5)
+
+
+def _ledger_only(org: Any, fleet: Any, repeat: int = 3) -> float:
+    """Median time of writing a parsed 10,000-component snapshot for a new host whose packages
+    are all new: `snapshot_apply` in a transaction with the host locked, and the commit (the
+    deferred foreign-key checks run there). The document is received (a row to open the
+    intervals with) but not ingested. The collector is paused, as `sbom_ingest` pauses it."""
+    from django.db import transaction
+
+    from evidence.ingest import host_resolve, sbom_limits, sbom_receive
+    from evidence.ledger import snapshot_apply
+    from evidence.models import Host
+    from evidence.sbom import sbom_parse
+    from evidence.sbom.jsondoc import gc_paused
+
+    samples = []
+    for attempt in range(repeat):
+        data = generated_sbom(10_000, seed=f"l{time.time_ns()}{attempt}")
+        host = host_resolve(fleet=fleet, hostname=f"ledger-{time.time_ns()}")
+        doc = sbom_receive(organization=org, data=data, size=len(data), host=host, dispatch=False)
+        components = sbom_parse(data, limits=sbom_limits()).components
+        taken_at = datetime(2026, 11, 1, tzinfo=UTC)
+        start = time.perf_counter()
+        with gc_paused(), transaction.atomic():
+            locked = Host.objects.select_for_update().get(pk=host.pk)
+            snapshot_apply(host=locked, document=doc, taken_at=taken_at, components=components)
+        samples.append(time.perf_counter() - start)
+    return sorted(samples)[len(samples) // 2]
+
+
 def peak_rss_child(org: Any, fleet: Any, components: int) -> float:
     """Peak RSS in MB of a fresh process (Django loaded) running `sbom_ingest` on a stored
     document of `components` components: what a worker needs. The document is generated and
@@ -208,6 +247,26 @@ def run() -> list[dict[str, Any]]:
             "note": f"{10_000 / ingest:,.0f} components/s; baseline json.loads + COPY",
         }
     )
+
+    for name, seconds, what in (
+        ("ingest_10k_parse_only", _parse_only(base_data), "sbom_parse of the document alone"),
+        (
+            "ingest_10k_ledger_only",
+            _ledger_only(org, fleet),
+            "the ledger's writes alone (snapshot_apply + commit; no parsing)",
+        ),
+    ):
+        results.append(
+            {
+                "name": name,
+                "value": round(seconds * 1000, 1),
+                "unit": "ms",
+                "baseline": round(baseline * 1000, 1),
+                "ratio": round(seconds / baseline, 2),
+                "target": None,
+                "note": f"{what}: a part of ingest_10k_cyclonedx, against its baseline",
+            }
+        )
 
     hostname = f"reingest-{time.time_ns()}"
     seed = f"r{time.time_ns()}"
