@@ -9,6 +9,9 @@
   the same baseline, to show where its time goes: `sbom_parse` of the document alone (no
   database), and the ledger's writes alone (`snapshot_apply` of the parsed components for a
   new host, all packages new, and the commit: what the ingest writes, with no parsing).
+- ingest_10k_decode_validate: the part of parsing done by libraries alone: orjson.loads and the
+  CycloneDX 1.6 schema check (jsonschema_rs) of the document, which every ingest and re-ingest
+  does before reading a component; a floor under reingest_20_changes.
 - ingest_100k_peak_rss: peak resident memory of a fresh process (Django loaded) that runs
   `sbom_ingest` on a stored 100,000-component document, as a worker does; the document is
   generated and received by the bench process. Target <= 300 MB.
@@ -143,6 +146,23 @@ def _parse_only(data: bytes) -> float:
     return median_time(lambda: sbom_parse(data, limits=sbom_limits()), 5)
 
 
+def _decode_validate(data: bytes) -> float:
+    """orjson.loads and the schema check, as `sbom_parse` runs them (the collector paused)."""
+    import orjson
+
+    from evidence.sbom.findings import Findings
+    from evidence.sbom.jsondoc import gc_paused
+    from evidence.sbom.schemas import json_schema_check
+
+    def run() -> None:
+        with gc_paused():
+            if not json_schema_check(orjson.loads(data), "1.6", Findings()):
+                raise RuntimeError("the bench document is not valid CycloneDX 1.6")
+
+    run()  # the validator is compiled once per process, as in a worker
+    return median_time(run, 5)
+
+
 def _ledger_only(org: Any, fleet: Any, repeat: int = 3) -> float:
     """Median time of writing a parsed 10,000-component snapshot for a new host whose packages
     are all new: `snapshot_apply` in a transaction with the host locked, and the commit (the
@@ -250,6 +270,11 @@ def run() -> list[dict[str, Any]]:
 
     for name, seconds, what in (
         ("ingest_10k_parse_only", _parse_only(base_data), "sbom_parse of the document alone"),
+        (
+            "ingest_10k_decode_validate",
+            _decode_validate(base_data),
+            "orjson.loads + the CycloneDX 1.6 schema check alone (a floor under any ingest)",
+        ),
         (
             "ingest_10k_ledger_only",
             _ledger_only(org, fleet),
