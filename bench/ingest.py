@@ -9,6 +9,10 @@
   the same baseline, to show where its time goes: `sbom_parse` of the document alone (no
   database), and the ledger's writes alone (`snapshot_apply` of the parsed components for a
   new host, all packages new, and the commit: what the ingest writes, with no parsing).
+- ingest_10k_copy_only: the database's share of the ledger's writes alone: the same 10,000
+  package rows and 10,000 interval rows, made beforehand, COPYed into the real tables (ids from
+  the sequence) and committed, as `_packages_insert` and `_insert_intervals` write them; what
+  no change to the Python side can take below.
 - ingest_10k_decode_validate: the part of parsing done by libraries alone: orjson.loads and the
   CycloneDX 1.6 schema check (jsonschema_rs) of the document, which every ingest and re-ingest
   does before reading a component; a floor under reingest_20_changes.
@@ -163,6 +167,58 @@ def _decode_validate(data: bytes) -> float:
     return median_time(run, 5)
 
 
+def _copy_only(org: Any, fleet: Any, repeat: int = 3) -> float:
+    """Median time of the database writes of a new host's 10,000 new packages and their
+    intervals, the rows made before the clock starts: ids from the package sequence, COPY of
+    the packages (text, as `_packages_insert`), binary COPY of the intervals (as
+    `_insert_intervals`), and the commit with its deferred foreign-key checks."""
+    import orjson
+    from django.db import connection, transaction
+
+    from evidence.ingest import host_resolve, sbom_limits, sbom_receive
+    from evidence.ledger import purl_hash
+    from evidence.models import Package, PackageInterval
+    from evidence.sbom import sbom_parse
+
+    packages, intervals = Package._meta.db_table, PackageInterval._meta.db_table
+    samples = []
+    for attempt in range(repeat):
+        data = generated_sbom(10_000, seed=f"c{time.time_ns()}{attempt}")
+        host = host_resolve(fleet=fleet, hostname=f"copy-{time.time_ns()}")
+        doc = sbom_receive(organization=org, data=data, size=len(data), host=host, dispatch=False)
+        rows = [
+            (purl_hash(c.purl), c.purl, c.type, c.namespace, c.name, c.version, c.epoch,
+             c.release, c.arch, c.distro, c.cpe, c.supplier, orjson.dumps(c.licenses).decode(),
+             orjson.dumps(c.hashes).decode())
+            for c in sbom_parse(data, limits=sbom_limits()).components
+        ]  # fmt: skip
+        taken_at = datetime(2026, 11, 1, tzinfo=UTC)
+        start = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval((SELECT pg_get_serial_sequence(%s, 'id')::regclass)) "
+                "FROM generate_series(1, %s)",
+                [packages, len(rows)],
+            )
+            pks = [pk for (pk,) in cursor.fetchall()]
+            raw = cursor.cursor
+            with raw.copy(
+                f"COPY {packages} (id, purl_hash, purl, type, namespace, name, version, epoch, "
+                "release, arch, distro, cpe, supplier, licenses, hashes) FROM STDIN"
+            ) as copy:
+                for pk, row in zip(pks, rows, strict=True):
+                    copy.write_row((pk, *row))
+            with raw.copy(
+                f"COPY {intervals} (host_id, package_id, present_from, present_until, "
+                "opened_by_id, closed_by_id) FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(["int8", "int8", "timestamptz", "timestamptz", "int8", "int8"])
+                for pk in pks:
+                    copy.write_row((host.pk, pk, taken_at, None, doc.pk, None))
+        samples.append(time.perf_counter() - start)
+    return sorted(samples)[len(samples) // 2]
+
+
 def _ledger_only(org: Any, fleet: Any, repeat: int = 3) -> float:
     """Median time of writing a parsed 10,000-component snapshot for a new host whose packages
     are all new: `snapshot_apply` in a transaction with the host locked, and the commit (the
@@ -279,6 +335,12 @@ def run() -> list[dict[str, Any]]:
             "ingest_10k_ledger_only",
             _ledger_only(org, fleet),
             "the ledger's writes alone (snapshot_apply + commit; no parsing)",
+        ),
+        (
+            "ingest_10k_copy_only",
+            _copy_only(org, fleet),
+            "the database's share of those writes: the same rows, made beforehand, COPYed "
+            "into the real tables and committed",
         ),
     ):
         results.append(
