@@ -167,32 +167,43 @@ def _decode_validate(data: bytes) -> float:
     return median_time(run, 5)
 
 
+def _new_host_snapshot(org: Any, fleet: Any, label: str) -> tuple[Any, Any, list[Any]]:
+    """A new host, a received (not ingested) 10,000-component document of its own, all its
+    packages new, and that document's parsed components: what the ledger figures write."""
+    from evidence.ingest import host_resolve, sbom_limits, sbom_receive
+    from evidence.sbom import sbom_parse
+
+    data = generated_sbom(10_000, seed=f"{label}{time.time_ns()}")
+    host = host_resolve(fleet=fleet, hostname=f"{label}-{time.time_ns()}")
+    doc = sbom_receive(organization=org, data=data, size=len(data), host=host, dispatch=False)
+    return host, doc, list(sbom_parse(data, limits=sbom_limits()).components)
+
+
+_SNAPSHOT_AT = datetime(2026, 11, 1, tzinfo=UTC)
+
+
 def _copy_only(org: Any, fleet: Any, repeat: int = 3) -> float:
     """Median time of the database writes of a new host's 10,000 new packages and their
-    intervals, the rows made before the clock starts: ids from the package sequence, COPY of
-    the packages (text, as `_packages_insert`), binary COPY of the intervals (as
-    `_insert_intervals`), and the commit with its deferred foreign-key checks."""
-    import orjson
+    intervals, the rows made (with the ledger's own `_package_row`) before the clock starts:
+    ids from the package sequence, COPY of the packages (text, as `_packages_insert`), binary
+    COPY of the intervals (as `_insert_intervals`), and the commit with its deferred
+    foreign-key checks."""
     from django.db import connection, transaction
 
-    from evidence.ingest import host_resolve, sbom_limits, sbom_receive
-    from evidence.ledger import purl_hash
+    from evidence.ledger import (
+        _INTERVAL_TYPES,
+        _PACKAGE_COLUMNS,
+        _json_text,
+        _package_row,
+        purl_hash,
+    )
     from evidence.models import Package, PackageInterval
-    from evidence.sbom import sbom_parse
 
     packages, intervals = Package._meta.db_table, PackageInterval._meta.db_table
     samples = []
-    for attempt in range(repeat):
-        data = generated_sbom(10_000, seed=f"c{time.time_ns()}{attempt}")
-        host = host_resolve(fleet=fleet, hostname=f"copy-{time.time_ns()}")
-        doc = sbom_receive(organization=org, data=data, size=len(data), host=host, dispatch=False)
-        rows = [
-            (purl_hash(c.purl), c.purl, c.type, c.namespace, c.name, c.version, c.epoch,
-             c.release, c.arch, c.distro, c.cpe, c.supplier, orjson.dumps(c.licenses).decode(),
-             orjson.dumps(c.hashes).decode())
-            for c in sbom_parse(data, limits=sbom_limits()).components
-        ]  # fmt: skip
-        taken_at = datetime(2026, 11, 1, tzinfo=UTC)
+    for _ in range(repeat):
+        host, doc, components = _new_host_snapshot(org, fleet, "copy")
+        rows = [_package_row(c, purl_hash(c.purl), _json_text) for c in components]
         start = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
@@ -202,19 +213,16 @@ def _copy_only(org: Any, fleet: Any, repeat: int = 3) -> float:
             )
             pks = [pk for (pk,) in cursor.fetchall()]
             raw = cursor.cursor
-            with raw.copy(
-                f"COPY {packages} (id, purl_hash, purl, type, namespace, name, version, epoch, "
-                "release, arch, distro, cpe, supplier, licenses, hashes) FROM STDIN"
-            ) as copy:
+            with raw.copy(f"COPY {packages} (id, {_PACKAGE_COLUMNS}) FROM STDIN") as copy:
                 for pk, row in zip(pks, rows, strict=True):
                     copy.write_row((pk, *row))
             with raw.copy(
                 f"COPY {intervals} (host_id, package_id, present_from, present_until, "
                 "opened_by_id, closed_by_id) FROM STDIN (FORMAT BINARY)"
             ) as copy:
-                copy.set_types(["int8", "int8", "timestamptz", "timestamptz", "int8", "int8"])
+                copy.set_types(_INTERVAL_TYPES)
                 for pk in pks:
-                    copy.write_row((host.pk, pk, taken_at, None, doc.pk, None))
+                    copy.write_row((host.pk, pk, _SNAPSHOT_AT, None, doc.pk, None))
         samples.append(time.perf_counter() - start)
     return sorted(samples)[len(samples) // 2]
 
@@ -222,27 +230,21 @@ def _copy_only(org: Any, fleet: Any, repeat: int = 3) -> float:
 def _ledger_only(org: Any, fleet: Any, repeat: int = 3) -> float:
     """Median time of writing a parsed 10,000-component snapshot for a new host whose packages
     are all new: `snapshot_apply` in a transaction with the host locked, and the commit (the
-    deferred foreign-key checks run there). The document is received (a row to open the
-    intervals with) but not ingested. The collector is paused, as `sbom_ingest` pauses it."""
+    deferred foreign-key checks run there). The collector is paused, as `sbom_ingest` pauses
+    it."""
     from django.db import transaction
 
-    from evidence.ingest import host_resolve, sbom_limits, sbom_receive
     from evidence.ledger import snapshot_apply
     from evidence.models import Host
-    from evidence.sbom import sbom_parse
     from evidence.sbom.jsondoc import gc_paused
 
     samples = []
-    for attempt in range(repeat):
-        data = generated_sbom(10_000, seed=f"l{time.time_ns()}{attempt}")
-        host = host_resolve(fleet=fleet, hostname=f"ledger-{time.time_ns()}")
-        doc = sbom_receive(organization=org, data=data, size=len(data), host=host, dispatch=False)
-        components = sbom_parse(data, limits=sbom_limits()).components
-        taken_at = datetime(2026, 11, 1, tzinfo=UTC)
+    for _ in range(repeat):
+        host, doc, components = _new_host_snapshot(org, fleet, "ledger")
         start = time.perf_counter()
         with gc_paused(), transaction.atomic():
             locked = Host.objects.select_for_update().get(pk=host.pk)
-            snapshot_apply(host=locked, document=doc, taken_at=taken_at, components=components)
+            snapshot_apply(host=locked, document=doc, taken_at=_SNAPSHOT_AT, components=components)
         samples.append(time.perf_counter() - start)
     return sorted(samples)[len(samples) // 2]
 
