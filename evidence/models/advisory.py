@@ -170,8 +170,14 @@ class AdvisoryAlias(models.Model):
     `advisory_alias` the lookups by alias (`alias=`, `alias__in`). No pattern index: nothing
     looks aliases up by prefix alone (the admin search is a substring search)."""
 
+    # The reference to the advisory is checked by triggers a statement at a time, not by a
+    # foreign key constraint a row at a time (migration 0020_advisory_children_triggers).
     advisory = models.ForeignKey(
-        Advisory, on_delete=models.CASCADE, related_name="aliases", db_index=False
+        Advisory,
+        on_delete=models.CASCADE,
+        related_name="aliases",
+        db_index=False,
+        db_constraint=False,
     )
     alias = models.CharField(max_length=255)
 
@@ -189,7 +195,10 @@ class AffectedPackage(models.Model):
     """A package (per distribution release) an advisory affects, with its affected range
     (`vers`), first fixed version and when that fix became available."""
 
-    advisory = models.ForeignKey(Advisory, on_delete=models.CASCADE, related_name="affected")
+    # Checked by triggers, as AdvisoryAlias.advisory is.
+    advisory = models.ForeignKey(
+        Advisory, on_delete=models.CASCADE, related_name="affected", db_constraint=False
+    )
     package_type = models.CharField(max_length=32)
     namespace = models.CharField(max_length=255, blank=True)
     distro = models.CharField(max_length=64, blank=True)
@@ -204,12 +213,11 @@ class AffectedPackage(models.Model):
     justification = models.CharField(max_length=255, blank=True)
 
     class Meta:
-        indexes = [
-            models.Index(
-                fields=["package_type", "distro", "name"], name="affected_type_distro_name"
-            ),
-            models.Index(fields=["name"], name="affected_name"),  # matching looks up by name
-        ]
+        # Indexed as it is queried, and no more (every index slows down storing a feed):
+        # matching and VEX look rows up by name (`name__in`), the advisory pages by advisory.
+        # A (package_type, distro, name) index served no query and cost a sixth of the
+        # database's time storing an OSV archive (issue 4); it was dropped in 0019.
+        indexes = [models.Index(fields=["name"], name="affected_name")]
 
     def __str__(self) -> str:
         return f"{self.package_type}/{self.distro}/{self.name} {self.vers}"
