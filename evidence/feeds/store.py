@@ -7,22 +7,18 @@
 - Callers run these inside one transaction, so a failure stores nothing.
 
 Advisories are stored as a parser reads them (AdvisoryWriter, a batch at a time): on
-PostgreSQL new ones go in with binary COPY from a thread that waits for the database while the
-parser's thread reads on, so that parsing and storing overlap on two cores (a 20,000-record
-OSV first sync: see bench/feeds.py). The outcome is the same as storing everything at once.
+PostgreSQL new ones go in with binary COPY, sent without waiting for the database (libpq's
+nonblocking mode) and moved on between records, so that the database stores one batch while
+the parser reads the next: parsing and storing overlap on two cores (a 20,000-record OSV first
+sync: see bench/feeds.py). The outcome is the same as storing everything at once.
 """
 
 from __future__ import annotations
 
 import collections
 import hashlib
-import itertools
-import os
-import queue
-import sys
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+import select
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from decimal import Decimal
@@ -100,38 +96,8 @@ _ADVISORY_COLUMNS = (
 
 BATCH = 1000  # advisories stored at a time
 FIRST_BATCH = 200
-THREAD_ROWS = 32  # advisories_store uses the COPY thread from this many rows on
-# Releases the GIL for a moment, so that a thread waiting for it takes it now (see _Copy).
-_yield_gil: Callable[[], None] = getattr(os, "sched_yield", lambda: None)
-# The GIL switch interval while a COPY thread runs (see _Copy), instead of Python's 5 ms.
-_SWITCH_INTERVAL = 0.0002
-_switching = threading.Lock()
-_switching_users = [0, 0.0]  # COPY threads running, the interval to restore after the last
-
-
-@contextmanager
-def _quick_switching() -> Iterator[None]:
-    """A short GIL switch interval for the duration (process-wide, restored after).
-
-    The COPY thread waits for the database several times per batch of advisories (a lookup,
-    three COPY statements, each started and ended), and must then take the GIL back from the
-    parser's thread, which keeps it for up to the switch interval: with Python's 5 ms, the
-    database spent about as long waiting for the next statement as storing (measured on
-    20,000 OSV records). With 0.2 ms, it barely waits. No other thread of a worker process
-    (a Celery task, the sync_feed command) runs Python meanwhile, and one that did would only
-    be interrupted more often, for the seconds a sync takes."""
-    with _switching:
-        if _switching_users[0] == 0:
-            _switching_users[1] = sys.getswitchinterval()
-            sys.setswitchinterval(min(_SWITCH_INTERVAL, _switching_users[1]))
-        _switching_users[0] += 1
-    try:
-        yield
-    finally:
-        with _switching:
-            _switching_users[0] -= 1
-            if _switching_users[0] == 0:
-                sys.setswitchinterval(_switching_users[1])
+COPY_ROWS = 32  # advisories_store uses COPY from this many rows on (fewer: the ORM)
+PUMP_EVERY = 4  # records read between two turns of the COPY's statements (see _Copy.pump)
 
 
 _Stored = tuple[int, str, datetime | None]  # (pk, digest, modified_at) of a stored advisory
@@ -153,13 +119,13 @@ def advisories_store(
 ) -> StoreCounts:
     """Upsert `records` of `source`; returns what was created, updated and left unchanged."""
     # A few rows (a small CSAF advisory, say, of a directory stored a document at a time) are
-    # stored with the ORM: below about 30 rows, starting the COPY thread costs more than it
-    # saves (measured: 1 advisory of 1 row 1.8 ms with the ORM, 2.3 ms with the thread; of 30
-    # rows, 2.8 and 2.5 ms; of 300 rows, 15 and 5.5 ms).
-    threaded = not isinstance(records, Sequence) or (
-        sum(1 + len(record.affected) for record in records) >= THREAD_ROWS
+    # stored with the ORM: below about 30 rows, setting up COPY costs more than it saves
+    # (measured with the COPY thread this replaced: 1 advisory of 1 row 1.8 ms with the ORM,
+    # 2.3 ms with COPY; of 30 rows, 2.8 and 2.5 ms; of 300 rows, 15 and 5.5 ms).
+    copy = not isinstance(records, Sequence) or (
+        sum(1 + len(record.affected) for record in records) >= COPY_ROWS
     )
-    with AdvisoryWriter(source, payload=payload, threaded=threaded) as writer:
+    with AdvisoryWriter(source, payload=payload, copy=copy) as writer:
         for record in records:
             writer.add(record)
     return writer.counts
@@ -175,20 +141,19 @@ class AdvisoryWriter:
       (the later one on a tie), and compared with what is stored at the end.
 
     Everything happens in one transaction (the caller's, or one of its own): an exception in
-    the `with` block stores nothing. On PostgreSQL a thread of its own talks to the database
-    (on the transaction's connection: the caller must not use the database until the block
-    ends), so that the database stores one batch while the parser reads the next, on two
-    cores instead of one after the other. This thread only waits for the database: looking a
-    batch up, and COPY of the rows this thread formats, so that the two threads hardly ever
-    want Python (the GIL) at the same time.
+    the `with` block stores nothing. On PostgreSQL the batches are looked up and COPYed
+    without waiting for the database (see _Copy), on the transaction's connection: the caller
+    must not use the database until the block ends. The database stores one batch while the
+    parser reads the next, on two cores instead of one after the other.
     """
 
-    def __init__(self, source: str, *, payload: FeedPayload | None, threaded: bool = True) -> None:
+    def __init__(self, source: str, *, payload: FeedPayload | None, copy: bool = True) -> None:
         self.source = source
         self.payload = payload
         self.now = timezone.now()
         self.counts = StoreCounts()
-        self._threaded = threaded  # on PostgreSQL: COPY from a thread (else the ORM)
+        self._use_copy = copy  # on PostgreSQL: COPY (else the ORM)
+        self._turns = 0  # records added since the COPY's statements last moved on
         self._batch = FIRST_BATCH  # a small one first: the database starts sooner
         self._pending: list[feed.Advisory] = []
         # Advisories this writer created: external id -> (pk, digest, modified_at, rows).
@@ -203,7 +168,7 @@ class AdvisoryWriter:
     def __enter__(self) -> AdvisoryWriter:
         self._atomic.__enter__()
         self._state = "open"
-        if connection.vendor == "postgresql" and self._threaded:
+        if connection.vendor == "postgresql" and self._use_copy:
             try:
                 self._copy = _Copy(self)
             except BaseException as exc:
@@ -233,9 +198,12 @@ class AdvisoryWriter:
             self._flush()
             self._batch = BATCH
         elif self._copy is not None:
-            if self._copy.answered:
-                self._copy.answers(self, wait=False)  # COPY the batch looked up, now
-            _yield_gil()  # the database thread may be waiting for the GIL (see _Copy)
+            self._turns += 1
+            if self._turns >= PUMP_EVERY:
+                self._turns = 0
+                self._copy.pump()
+                if self._copy.answered:
+                    self._copy.answers(self, wait=False)  # COPY the batch looked up, now
 
     def finish(self) -> StoreCounts:
         """Stores what is left; the database may be used again afterwards."""
@@ -352,17 +320,17 @@ class AdvisoryWriter:
 
 class _Copy:
     """An AdvisoryWriter's batches on PostgreSQL: looked up (with ids drawn for the new
-    advisories in the same round trip) and inserted with binary COPY, by a thread that only
-    waits for the database; the caller's thread formats the COPY data.
+    advisories in the same round trip) and inserted with binary COPY, while the parser reads on.
 
     `ask` queues a batch's lookup; `answers` takes the lookups answered, and for each, lets
     the writer sort the batch and queues the COPY of its new advisories (formatted here, with
-    psycopg's COPY formatter writing to memory). `stop` waits for everything queued.
+    psycopg's COPY formatter writing to memory); `pump`, called between records, moves the
+    statements on (see _Pump); `stop` waits for everything queued.
 
-    The foreign keys of the three tables (deferred to the commit otherwise) are checked at
-    the end of every COPY instead (the database thread sets them IMMEDIATE for the run, then
-    DEFERRED again), while the parser reads the next batch, rather than all at once at
-    commit: the same checks, at a time when the database has a core to itself."""
+    The foreign key of the advisories (to their payload, deferred to the commit otherwise) is
+    checked at the end of every COPY instead (IMMEDIATE for the run, then DEFERRED again),
+    while the parser reads the next batch, rather than all at once at commit; the aliases and
+    affected rows are checked by triggers at the end of every COPY (migration 0020)."""
 
     def __init__(self, writer: AdvisoryWriter) -> None:
         import psycopg
@@ -391,54 +359,47 @@ class _Copy:
                 {"advisory": tables[0], "source": writer.source, "tables": tables},
             )
             row = cursor.fetchone()
-        if row is None:  # one row, always
-            raise RuntimeError("the catalog query returned nothing")
-        sequence, stored_any, constraints, types = row
+            if row is None:  # one row, always
+                raise RuntimeError("the catalog query returned nothing")
+            sequence, stored_any, constraints, types = row
+            self._constraints = ", ".join(constraints)
+            if self._constraints:
+                cursor.execute(f"SET CONSTRAINTS {self._constraints} IMMEDIATE")
         columns = ("id", "source", "external_id", "payload_id", "first_seen_at", "changed_at")
         self._statements = [
             _Statement(tables[0], (*columns, *_ADVISORY_COLUMNS), types),
             _Statement(tables[1], ("advisory_id", "alias"), types),
             _Statement(tables[2], ("advisory_id", *_AFFECTED_COLUMNS), types),
         ]
-        for statement in self._statements:
-            # Makes the cursor's dumpers now (they read the connection's encoding), so that
-            # formatting in this thread never touches the connection while the other uses it.
-            statement.formatter(self._formatting)
         self._asked: collections.deque[list[feed.Advisory]] = collections.deque()
         self._ids: dict[str, int] = {}
-        self._thread = _CopyThread(
-            raw, writer.source, sequence, lookup=stored_any, constraints=", ".join(constraints)
-        )
-        self._switching = _quick_switching()
-        self._switching.__enter__()
-        try:
-            self._thread.start()
-        except BaseException:
-            self._switching.__exit__(None, None, None)
-            raise
+        self._pump = _Pump(raw, writer.source, sequence, lookup=stored_any)
 
     def ask(self, batch: list[feed.Advisory], unknown: list[str]) -> None:
         self._asked.append(batch)
-        self._thread.request(("lookup", unknown))
+        self._pump.lookup(unknown)
+
+    def pump(self) -> None:
+        """Moves the statements on as far as the database allows now (it never waits)."""
+        self._pump.advance(wait=False)
 
     @property
     def answered(self) -> bool:
-        """Whether a lookup was answered (a cheap test, for every record)."""
-        return bool(self._thread.answers)
+        """Whether a lookup was answered (a cheap test)."""
+        return bool(self._pump.answers)
 
     def answers(self, writer: AdvisoryWriter, *, wait: bool) -> None:
         """Sorts the batches whose lookup is answered (all of them if `wait`), and queues the
         COPY of their new advisories."""
         while self._asked:
-            if not self._thread.answers:
+            if not self._pump.answers:
                 if not wait:
                     return
-                self._thread.answered.wait()
-                self._thread.answered.clear()
+                self._pump.advance(wait=True, until_answered=True)
                 continue
-            answer = self._thread.answers.popleft()
+            answer = self._pump.answers.popleft()
             batch = self._asked.popleft()
-            if answer is None:  # the thread failed: `stop` raises its error
+            if answer is None:  # the lookup failed: `stop` raises its error
                 continue
             stored, drawn = answer
             self._ids.update(drawn)
@@ -467,116 +428,246 @@ class _Copy:
                 self._statements, (advisories, aliases, affected), strict=True
             )
         ]
-        self._thread.request(("copy", data))
+        self._pump.copy(data)
         return ids, rows
 
     def stop(self, *, raise_error: bool) -> None:
+        """Waits for everything queued (after an error, for the connection to be idle again);
+        raises the first error if `raise_error`."""
+        import psycopg
+
         try:
-            self._thread.request(None)
-            self._thread.join()
+            self._pump.finish()
+            if self._pump.error is None and self._constraints:
+                with psycopg.Cursor(self._formatting.connection) as cursor:
+                    cursor.execute(f"SET CONSTRAINTS {self._constraints} DEFERRED")
         finally:
-            self._switching.__exit__(None, None, None)
             self._formatting.close()
         self._ids.clear()
-        if self._thread.error is not None and raise_error:
-            raise self._thread.error
+        if self._pump.error is not None and raise_error:
+            raise self._pump.error
 
 
-class _CopyThread(threading.Thread):
-    """Runs a _Copy's requests on the connection: ("lookup", ids) answers (stored, drawn ids)
-    in `answers`; ("copy", [(statement, data)]) runs the COPY statements; None stops, once
-    everything before it is done. Lookups go first (in order), before the COPYs waiting (in
-    order): the caller formats a batch's COPY data only once its lookup is answered, so that
-    lookups waiting behind COPYs would leave the database without the next COPY to run.
-    After an exception (kept in `error`) lookups are answered None, COPYs dropped."""
+_READ, _WRITE = 1, 2  # what a statement waits for: the server's answer, room to send
+_Step = Generator[int, None, Any]
 
-    def __init__(
-        self, raw: Any, source: str, sequence: str, *, lookup: bool, constraints: str
-    ) -> None:
-        super().__init__(name="advisory-copy", daemon=True)
-        self._connection = raw
+
+class _Pump:
+    """The lookups and COPYs of an AdvisoryWriter, sent on its transaction's connection
+    without waiting for the server: psycopg's connections are in libpq's nonblocking mode, so
+    sending a statement or COPY data and reading an answer never block; `advance` takes each
+    as far as the server allows, from the thread that parses.
+
+    Requests run one at a time, in order, lookups before the COPYs waiting: the writer formats
+    a batch's COPY data only once its lookup is answered, so that a lookup waiting behind COPYs
+    would leave the database without the next COPY to run. ("lookup", ids) answers
+    (stored, drawn ids) in `answers`; a COPY answers nothing. After an error (kept in `error`:
+    the first), lookups are answered None and COPYs dropped.
+
+    Each request is a generator that yields what it waits for (_READ, _WRITE) and returns its
+    answer. No thread waits for the server: a thread of its own needed the GIL back at each of
+    its wake-ups (hundreds per batch), taking it from the parser (measured on 20,000 OSV
+    records, bench/feeds.py: the thread's 0.12-0.15 s of Python, and the parser yielding
+    the GIL at every record so that the thread would not wait for it)."""
+
+    CHUNK = 128 * 1024  # COPY data handed to libpq at a time (as psycopg's own COPY does)
+
+    def __init__(self, raw: Any, source: str, sequence: str, *, lookup: bool) -> None:
+        from psycopg.adapt import PyFormat, Transformer
+
+        self._raw = raw
+        self._pgconn = raw.pgconn
+        self._transformer = Transformer(raw)
+        self._text = [PyFormat.TEXT] * 3
         self._source = source
         self._sequence = sequence
         self._look_up = lookup  # False: the source has no advisories yet, only ids are drawn
-        self._constraints = constraints
-        self._immediate = False
-        # (priority, order, request). Bounded: a parser faster than the database waits
-        # rather than piling up COPY data.
-        self._requests: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue(6)
-        self._order = itertools.count()
-        # Answers to lookups, in order (a deque: testing it takes no lock), and an event set
-        # after each, for a caller waiting for one.
+        self._lookups: collections.deque[list[str]] = collections.deque()
+        self._copies: collections.deque[list[tuple[str, bytes]]] = collections.deque()
+        self._running: _Step | None = None
+        self._running_lookup = False
+        self._waiting_for = _READ
         self.answers: collections.deque[tuple[dict[str, _Stored], dict[str, int]] | None] = (
             collections.deque()
         )
-        self.answered = threading.Event()
         self.error: BaseException | None = None
 
-    def request(self, request: tuple[str, Any] | None) -> None:
-        priority = 2 if request is None else 0 if request[0] == "lookup" else 1
-        self._requests.put((priority, next(self._order), request))
+    def lookup(self, ids: list[str]) -> None:
+        self._lookups.append(ids)
+        self.advance(wait=False)
 
-    def _answer(self, answer: tuple[dict[str, _Stored], dict[str, int]] | None) -> None:
-        self.answers.append(answer)
-        self.answered.set()
+    def copy(self, data: list[tuple[str, bytes]]) -> None:
+        self._copies.append(data)
+        self.advance(wait=False)
 
-    def run(self) -> None:
-        import psycopg
+    def finish(self) -> None:
+        """Runs everything queued to its end, waiting for the server."""
+        self.advance(wait=True)
+        if self.error is not None:
+            self._settle()
 
-        request: tuple[str, Any] | None = None
-        try:
-            # A server-side binding cursor (Django's bind parameters client-side): a batch's
-            # ids go to the server as one array value, not a statement of a thousand literals.
-            with psycopg.Cursor(self._connection) as cursor:
-                while (request := self._requests.get()[2]) is not None:
-                    kind, value = request
-                    if kind == "lookup":
-                        self._answer(self._lookup(cursor, value))
-                    else:
-                        self._insert(cursor, value)
-                if self._immediate:
-                    cursor.execute(f"SET CONSTRAINTS {self._constraints} DEFERRED")
-        except BaseException as exc:  # raised by the writer, in the caller's thread
+    def advance(self, *, wait: bool, until_answered: bool = False) -> None:
+        """Moves the requests on as far as the server allows now; with `wait`, waits for it
+        until every request is done (`until_answered`: until a lookup is answered)."""
+        while True:
+            if self._running is None and not self._start():
+                return
+            step = self._running
+            if step is None:  # _start set it
+                return
+            try:
+                self._waiting_for = next(step)
+            except StopIteration as done:
+                self._running = None
+                if self._running_lookup:
+                    self.answers.append(done.value)
+                    if until_answered:
+                        return
+                continue
+            except BaseException as exc:  # raised by the writer, in `stop`
+                self._running = None
+                self._failed(exc, self._running_lookup)
+                if self._running_lookup and until_answered:
+                    return
+                continue
+            if not wait:
+                return
+            self._wait(self._waiting_for)
+
+    def _start(self) -> bool:
+        """Starts the next request; False when there is none."""
+        while self._lookups or self._copies:
+            is_lookup = bool(self._lookups)
+            value: Any = self._lookups.popleft() if is_lookup else self._copies.popleft()
+            if self.error is not None:
+                if is_lookup:
+                    self.answers.append(None)
+                continue
+            try:
+                self._running = self._lookup(value) if is_lookup else self._insert(value)
+            except BaseException as exc:
+                self._failed(exc, is_lookup)
+                continue
+            self._running_lookup = is_lookup
+            return True
+        return False
+
+    def _failed(self, exc: BaseException, lookup: bool) -> None:
+        if self.error is None:
             self.error = exc
-            if request is not None and request[0] == "lookup":
-                self._answer(None)
-            while (request := self._requests.get()[2]) is not None:
-                if request[0] == "lookup":
-                    self._answer(None)
+        if lookup:
+            self.answers.append(None)
 
-    def _lookup(self, cursor: Any, ids: list[str]) -> tuple[dict[str, _Stored], dict[str, int]]:
-        """(The stored advisories among `ids`, an id drawn for each of the others)."""
-        if not self._look_up:  # and only this writer adds any until the transaction ends
-            cursor.execute(
-                "SELECT nextval(%s) FROM generate_series(1, %s)", [self._sequence, len(ids)]
-            )
-            drawn = [pk for (pk,) in cursor.fetchall()]
-            return {}, dict(zip(ids, drawn, strict=True))
-        table = Advisory._meta.db_table  # a model constant, not input
-        # One array parameter: far cheaper to bind and plan than many IN-list parameters.
-        cursor.execute(
-            "SELECT u.external_id, a.id, a.digest, a.modified_at, "  # noqa: S608
-            "CASE WHEN a.id IS NULL THEN nextval(%s) END "
-            f"FROM unnest(%s::text[]) AS u (external_id) LEFT JOIN {table} AS a "
-            "ON a.source = %s AND a.external_id = u.external_id",
-            [self._sequence, ids, self._source],
+    def _wait(self, what: int) -> None:
+        poll = select.poll()
+        poll.register(
+            self._pgconn.socket, select.POLLIN | (select.POLLOUT if what == _WRITE else 0)
         )
+        poll.poll()
+
+    def _settle(self) -> None:
+        """After an error: ends a COPY left open and reads what is left, so that the
+        connection is idle again (its transaction failed, or not) for the rollback."""
+        import psycopg
+        from psycopg import pq
+
+        pgconn = self._pgconn
+        if pgconn.transaction_status != pq.TransactionStatus.ACTIVE:
+            return
+        try:
+            while pgconn.put_copy_end(b"the advisory writer stopped") == 0:
+                self._wait(_WRITE)
+        except psycopg.OperationalError:  # not in a COPY: nothing to end
+            pass
+        while pgconn.flush():
+            self._wait(_WRITE)
+        while True:
+            pgconn.consume_input()
+            if pgconn.is_busy():
+                self._wait(_READ)
+            elif pgconn.get_result() is None:
+                return
+
+    # --- the requests: generators over libpq's nonblocking calls ---------------------------
+
+    def _sent(self) -> _Step:
+        while self._pgconn.flush():  # 1: some is left to send
+            yield _WRITE
+
+    def _result(self) -> _Step:
+        """The next result (None after the statement's last)."""
+        pgconn = self._pgconn
+        while True:
+            pgconn.consume_input()
+            if not pgconn.is_busy():
+                return pgconn.get_result()
+            yield _READ
+
+    def _statement_end(self, result: Any, expected: int) -> _Step:
+        """Reads the statement's end; raises its error if `result` is not `expected`."""
+        from psycopg import errors
+
+        while (yield from self._result()) is not None:
+            pass
+        if result is None or result.status != expected:
+            if result is None:
+                raise RuntimeError("the server gave no answer to the statement")
+            raise errors.error_from_result(result, encoding=self._raw.info.encoding)
+
+    def _lookup(self, ids: list[str]) -> _Step:
+        """(The stored advisories among `ids`, an id drawn for each of the others)."""
+        from psycopg import pq
+
+        if not self._look_up:  # and only this writer adds any until the transaction ends
+            sql = "SELECT NULL, NULL, NULL, NULL, nextval($1) FROM generate_series(1, $2::int)"
+            params: list[Any] = [self._sequence, len(ids)]
+        else:
+            table = Advisory._meta.db_table  # a model constant, not input
+            sql = (
+                "SELECT u.external_id, a.id, a.digest, a.modified_at, "  # noqa: S608
+                "CASE WHEN a.id IS NULL THEN nextval($1) END "
+                f"FROM unnest($2::text[]) AS u (external_id) LEFT JOIN {table} AS a "
+                "ON a.source = $3 AND a.external_id = u.external_id"
+            )
+            params = [self._sequence, ids, self._source]
+        transformer = self._transformer
+        values = transformer.dump_sequence(params, self._text[: len(params)])
+        self._pgconn.send_query_params(sql.encode(), values, transformer.types, transformer.formats)
+        yield from self._sent()
+        result = yield from self._result()
+        yield from self._statement_end(result, pq.ExecStatus.TUPLES_OK)
+        transformer.set_pgresult(result)
+        rows = transformer.load_rows(0, result.ntuples, tuple)
+        if not self._look_up:
+            return {}, dict(zip(ids, (row[4] for row in rows), strict=True))
         stored: dict[str, _Stored] = {}
         new: dict[str, int] = {}
-        for external_id, pk, key, modified, drawn_id in cursor.fetchall():
+        for external_id, pk, key, modified, drawn_id in rows:
             if pk is None:
                 new[external_id] = drawn_id
             else:
                 stored[external_id] = (pk, key, modified)
         return stored, new
 
-    def _insert(self, cursor: Any, data: list[tuple[str, bytes]]) -> None:
-        if self._constraints and not self._immediate:
-            cursor.execute(f"SET CONSTRAINTS {self._constraints} IMMEDIATE")
-            self._immediate = True
+    def _insert(self, data: list[tuple[str, bytes]]) -> _Step:
+        from psycopg import pq
+
+        pgconn = self._pgconn
         for sql, rows in data:
-            with cursor.copy(sql) as copy:
-                copy.write(rows)
+            pgconn.send_query(sql.encode())
+            yield from self._sent()
+            result = yield from self._result()
+            if result is None or result.status != pq.ExecStatus.COPY_IN:
+                yield from self._statement_end(result, pq.ExecStatus.COPY_IN)
+            view = memoryview(rows)
+            for start in range(0, len(view), self.CHUNK):
+                while not pgconn.put_copy_data(view[start : start + self.CHUNK]):
+                    yield _WRITE
+            while not pgconn.put_copy_end(None):
+                yield _WRITE
+            yield from self._sent()
+            result = yield from self._result()
+            yield from self._statement_end(result, pq.ExecStatus.COMMAND_OK)
 
 
 @dataclass
