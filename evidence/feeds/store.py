@@ -395,7 +395,7 @@ class _Copy:
             if not self._pump.answers:
                 if not wait:
                     return
-                self._pump.advance(wait=True, until_answered=True)
+                self._pump.advance(wait=True, until=lambda: bool(self._pump.answers))
                 continue
             answer = self._pump.answers.popleft()
             batch = self._asked.popleft()
@@ -471,6 +471,7 @@ class _Pump:
     the GIL at every record so that the thread would not wait for it)."""
 
     CHUNK = 128 * 1024  # COPY data handed to libpq at a time (as psycopg's own COPY does)
+    QUEUED = 4  # batches of COPY data kept waiting at most
 
     def __init__(self, raw: Any, source: str, sequence: str, *, lookup: bool) -> None:
         from psycopg.adapt import PyFormat, Transformer
@@ -497,8 +498,13 @@ class _Pump:
         self.advance(wait=False)
 
     def copy(self, data: list[tuple[str, bytes]]) -> None:
+        """Queues a COPY; waits for the server while QUEUED batches are waiting already (a
+        parser faster than the database waits, rather than piling up COPY data)."""
         self._copies.append(data)
-        self.advance(wait=False)
+        if len(self._copies) > self.QUEUED:
+            self.advance(wait=True, until=lambda: len(self._copies) <= self.QUEUED)
+        else:
+            self.advance(wait=False)
 
     def finish(self) -> None:
         """Runs everything queued to its end, waiting for the server."""
@@ -506,10 +512,10 @@ class _Pump:
         if self.error is not None:
             self._settle()
 
-    def advance(self, *, wait: bool, until_answered: bool = False) -> None:
+    def advance(self, *, wait: bool, until: Callable[[], bool] | None = None) -> None:
         """Moves the requests on as far as the server allows now; with `wait`, waits for it
-        until every request is done (`until_answered`: until a lookup is answered)."""
-        while True:
+        until every request is done, or `until()` is true."""
+        while until is None or not until():
             if self._running is None and not self._start():
                 return
             step = self._running
@@ -521,14 +527,10 @@ class _Pump:
                 self._running = None
                 if self._running_lookup:
                     self.answers.append(done.value)
-                    if until_answered:
-                        return
                 continue
             except BaseException as exc:  # raised by the writer, in `stop`
                 self._running = None
                 self._failed(exc, self._running_lookup)
-                if self._running_lookup and until_answered:
-                    return
                 continue
             if not wait:
                 return

@@ -245,3 +245,43 @@ def test_advisories_store_counts_an_id_met_again_once() -> None:
     assert (counts.created, counts.unchanged) == (20, 0)
     counts = store.advisories_store("osv", [*records, records[0]], payload=None)
     assert (counts.created, counts.updated, counts.unchanged) == (0, 0, 21)
+
+
+def test_a_parser_ahead_of_the_database_waits_and_stores_everything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no COPY batch allowed to wait, every batch waits for the one before it."""
+    monkeypatch.setattr(store._Pump, "QUEUED", 0)
+    records = [osv_record(f"PYSEC-{i:03d}", modified=JUNE) for i in range(40)]
+    (tmp_path / "all.zip").write_bytes(osv_zip(records))
+    run = feed_sync(source("osv"), path=tmp_path / "all.zip")
+    assert (run.status, run.advisories_created) == (RunStatus.OK, 40)
+    assert AffectedPackage.objects.count() == AdvisoryAlias.objects.count() == 40
+
+
+def test_a_copy_the_database_refuses_fails_the_run_and_leaves_the_connection_usable(
+    tmp_path: Path,
+) -> None:
+    """A COPY refused by the server part way (a trigger raising on one advisory of a later
+    batch): the run fails with the server's message, nothing of it is stored, and the
+    connection serves the next queries."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the COPY writer is PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION pg_temp.refuse() RETURNS trigger AS $$ BEGIN "
+            "IF NEW.external_id = 'PYSEC-031' THEN RAISE EXCEPTION 'refused by the test'; "
+            "END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON evidence_advisory "
+            "FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse()"
+        )
+    before = snapshot()
+    records = [osv_record(f"PYSEC-{i:03d}", modified=JUNE) for i in range(40)]
+    (tmp_path / "all.zip").write_bytes(osv_zip(records))
+    with pytest.raises(Exception, match="refused by the test"):
+        feed_sync(source("osv"), path=tmp_path / "all.zip")
+    run = FeedRun.objects.get()
+    assert run.status == RunStatus.FAILED and "refused by the test" in run.errors[0]["message"]
+    assert snapshot() == before and not stored_files()
