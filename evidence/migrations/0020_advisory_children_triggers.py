@@ -17,6 +17,12 @@ the sync (bench/feeds.py). The triggers keep what the constraints guaranteed:
   TRUNCATE of the advisories deletes every alias and affected row;
 - an advisory's id never changes.
 
+The check probes the advisories' primary key, as a foreign key check does, whatever the
+table's statistics say: planned with the statistics of an emptied, vacuumed table, it would
+otherwise scan the whole table for every statement of the sync that fills it again (a 20,000
+record sync took 2.5 s instead of 1.2; the foreign keys' own per-row check, planned the same way,
+took 35 s).
+
 On PostgreSQL the checks are statement-level triggers with transition tables; on SQLite (the
 development database) row-level triggers, where rows are few. Unlike the deferred constraints
 they replace, the checks run at the end of each statement, not at commit: the code writes an
@@ -50,7 +56,7 @@ BEGIN
     END IF;
     RETURN NULL;
 END;
-$$ LANGUAGE plpgsql;
+$$ LANGUAGE plpgsql SET enable_seqscan = off;
 
 CREATE FUNCTION evidence_advisory_delete_named() RETURNS trigger AS $$
 BEGIN
