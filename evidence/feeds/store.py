@@ -432,13 +432,16 @@ class _Copy:
         return ids, rows
 
     def stop(self, *, raise_error: bool) -> None:
-        """Waits for everything queued (after an error, for the connection to be idle again);
-        raises the first error if `raise_error`."""
+        """Waits for everything queued and raises the first error (`raise_error`), or (the
+        writer failed) only for the statement running, so that the connection is idle for the
+        rollback."""
         import psycopg
 
         try:
+            if not raise_error:  # the writer failed: its transaction is rolled back
+                self._pump.drop_queued()
             self._pump.finish()
-            if self._pump.error is None and self._constraints:
+            if raise_error and self._pump.error is None and self._constraints:
                 with psycopg.Cursor(self._formatting.connection) as cursor:
                     cursor.execute(f"SET CONSTRAINTS {self._constraints} DEFERRED")
         finally:
@@ -505,6 +508,11 @@ class _Pump:
             self.advance(wait=True, until=lambda: len(self._copies) <= self.QUEUED)
         else:
             self.advance(wait=False)
+
+    def drop_queued(self) -> None:
+        """Forgets the requests not started (the one running still runs to its end)."""
+        self._lookups.clear()
+        self._copies.clear()
 
     def finish(self) -> None:
         """Runs everything queued to its end, waiting for the server."""
