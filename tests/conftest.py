@@ -87,6 +87,18 @@ def pdftotext(path: Path) -> str:
     return " ".join(raw.split())
 
 
+def database_url() -> str:
+    """The URL of the test database (for a subprocess's DATABASE_URL, or a connection of a
+    test's own, outside Django's)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    user = db.get("USER") or "postgres"
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}@{host}:{port}/{db['NAME']}"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -39,7 +39,7 @@ from evidence.packets.signing import packet_verify
 from evidence.sweeper import work_requeue_stuck
 from portal.accounts.models import AuditEvent
 from portal.celery import app as celery_app
-from tests.conftest import service_missing
+from tests.conftest import database_url, service_missing
 from tests.factories import FleetFactory, HostFactory
 from tests.test_matching import cyclonedx
 
@@ -66,14 +66,6 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = 180.0) -> No
     raise AssertionError(f"timed out waiting for {what}{logs}")
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    user = db.get("USER") or "postgres"
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{user}@{host}:{port}/{db['NAME']}"
-
-
 class Workers:
     """Celery worker processes on one broker, against the test database and media root."""
 
@@ -86,7 +78,7 @@ class Workers:
     def start(self, name: str) -> subprocess.Popen[bytes]:
         env = {
             **os.environ,
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": database_url(),
             "REDIS_URL": self.broker_url,
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),
             "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),

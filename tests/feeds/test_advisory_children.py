@@ -15,6 +15,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from evidence.models import Advisory, AdvisoryAlias, AffectedPackage
+from tests.conftest import database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -92,20 +93,12 @@ def test_a_delete_outside_read_committed_is_refused() -> None:
     """Its cascade could not see rows another transaction committed meanwhile."""
     postgresql_only()
     kept = advisory()
-    with psycopg.connect(_url()) as other:
+    with psycopg.connect(database_url()) as other:
         other.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         with pytest.raises(psycopg.Error, match="READ COMMITTED"):
             other.execute("DELETE FROM evidence_advisory WHERE id = %s", [kept.pk])
     assert Advisory.objects.filter(pk=kept.pk).exists()
     assert kept.aliases.count() == kept.affected.count() == 1
-
-
-def _url() -> str:
-    db = connection.settings_dict
-    user = db.get("USER") or "postgres"
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgresql://{user}@{host}:{port}/{db['NAME']}"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -115,8 +108,8 @@ def test_rows_committed_while_a_delete_waits_go_with_the_advisory() -> None:
     then takes its row too. No row is left naming nothing."""
     postgresql_only()
     kept = advisory()
-    writer = psycopg.connect(_url())
-    deleter = psycopg.connect(_url(), autocommit=True)
+    writer = psycopg.connect(database_url())
+    deleter = psycopg.connect(database_url(), autocommit=True)
     outcome: dict[str, Any] = {}
     try:
         writer.execute(
@@ -150,8 +143,8 @@ def test_a_row_written_after_a_concurrent_delete_is_refused() -> None:
     written; the write waits for the delete, then fails (the advisory is gone)."""
     postgresql_only()
     kept = advisory()
-    deleter = psycopg.connect(_url())
-    writer = psycopg.connect(_url(), autocommit=True)
+    deleter = psycopg.connect(database_url())
+    writer = psycopg.connect(database_url(), autocommit=True)
     outcome: dict[str, Any] = {}
     try:
         deleter.execute("DELETE FROM evidence_advisory WHERE id = %s", [kept.pk])
