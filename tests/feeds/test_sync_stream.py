@@ -12,7 +12,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.db import connection
 
-from evidence.feeds import osv, store
+from evidence.feeds import osv, pgcopy, store
 from evidence.feeds.model import FeedError
 from evidence.feeds.sync import feed_sync
 from evidence.models import (
@@ -204,7 +204,7 @@ def test_a_database_error_while_writing_fails_the_run_and_stores_nothing(
     def broken(self: Any, data: Any) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(store._Pump, "_insert", broken)
+    monkeypatch.setattr(pgcopy.Pump, "_insert", broken)
     records = [osv_record(f"PYSEC-{i:03d}", modified=JUNE) for i in range(20)]
     (tmp_path / "all.zip").write_bytes(osv_zip(records))
     with pytest.raises(RuntimeError, match="went away"):
@@ -219,7 +219,7 @@ def test_a_database_error_in_a_lookup_fails_the_run_and_stores_nothing(
 ) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("the COPY writer is PostgreSQL's")
-    real = store._Pump._lookup
+    real = pgcopy.Pump._lookup
     calls = {"lookups": 0}
 
     def lookup(self: Any, ids: list[str]) -> Any:
@@ -228,7 +228,7 @@ def test_a_database_error_in_a_lookup_fails_the_run_and_stores_nothing(
             raise RuntimeError("the lookup failed")
         return real(self, ids)
 
-    monkeypatch.setattr(store._Pump, "_lookup", lookup)
+    monkeypatch.setattr(pgcopy.Pump, "_lookup", lookup)
     records = [osv_record(f"PYSEC-{i:03d}", modified=JUNE) for i in range(40)]
     (tmp_path / "all.zip").write_bytes(osv_zip(records))
     with pytest.raises(RuntimeError, match="lookup failed"):
@@ -251,7 +251,7 @@ def test_a_parser_ahead_of_the_database_waits_and_stores_everything(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With no COPY batch allowed to wait, every batch waits for the one before it."""
-    monkeypatch.setattr(store._Pump, "QUEUED", 0)
+    monkeypatch.setattr(pgcopy.Pump, "QUEUED", 0)
     records = [osv_record(f"PYSEC-{i:03d}", modified=JUNE) for i in range(40)]
     (tmp_path / "all.zip").write_bytes(osv_zip(records))
     run = feed_sync(source("osv"), path=tmp_path / "all.zip")
