@@ -5,6 +5,7 @@ unusable part way, after batches of its advisories were written, leaves nothing 
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,9 @@ def fail_after(monkeypatch: pytest.MonkeyPatch, count: int, *, only: str = "") -
 def test_first_sync_in_batches_stores_every_record_once(tmp_path: Path) -> None:
     records = [osv_record(f"PYSEC-{i:03d}", modified=JUNE) for i in range(40)]
     (tmp_path / "all.zip").write_bytes(osv_zip(records))
+    threads = threading.active_count()
     run = feed_sync(source("osv"), path=tmp_path / "all.zip")
+    assert threading.active_count() == threads  # COPY from the parser's own thread
     assert run.status == RunStatus.OK, run.errors
     assert (run.advisories_created, run.advisories_unchanged, run.affected_packages) == (40, 0, 40)
     assert Advisory.objects.count() == AffectedPackage.objects.count() == 40
@@ -207,8 +210,10 @@ def test_a_database_error_while_writing_fails_the_run_and_stores_nothing(
     monkeypatch.setattr(pgcopy.Pump, "_insert", broken)
     records = [osv_record(f"PYSEC-{i:03d}", modified=JUNE) for i in range(20)]
     (tmp_path / "all.zip").write_bytes(osv_zip(records))
+    threads = threading.active_count()
     with pytest.raises(RuntimeError, match="went away"):
         feed_sync(source("osv"), path=tmp_path / "all.zip")
+    assert threading.active_count() == threads
     run = FeedRun.objects.get()
     assert run.status == RunStatus.FAILED and "went away" in run.errors[0]["message"]
     assert snapshot() == before and not stored_files()
